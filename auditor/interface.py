@@ -1,0 +1,85 @@
+"""The Check interface: what a check declares and what it receives.
+
+A check never prints, never exits, never reads global config: everything comes through AuditContext.
+Built-in and third-party checks register alike, through the entry-point group ``auditor.checks``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+import pydantic
+
+from auditor.model import Outcome, Section
+
+if TYPE_CHECKING:
+    from auditor.artifacts import Artifacts
+    from auditor.http import HttpClient
+
+
+class Safety(StrEnum):
+    PASSIVE = "passive"  # GET/HEAD/OPTIONS only: safe against production
+    ACTIVE = "active"    # may send writes or fuzzed input
+    LOAD = "load"        # sends sustained traffic
+
+
+# What a check can need; the runner skips a check whose needs the target does not meet.
+NEEDS = frozenset({"service", "spec", "repo", "database"})
+
+
+class CheckError(Exception):
+    """Raised by a check that could not do its job; the message becomes the check's summary."""
+
+
+class CheckSkipped(Exception):
+    """Raised by a check that found nothing it applies to; the message is the reason."""
+
+
+class CheckConfig(pydantic.BaseModel):
+    """Base for a check's own config section ([tool.auditor.<id>]); unknown keys are errors."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+@dataclass
+class Target:
+    url: str | None = None
+    spec: str | None = None
+    repo: Path | None = None
+    db_url: str | None = None
+
+
+@dataclass
+class AuditContext:
+    target: Target
+    http: HttpClient
+    artifacts: Artifacts
+    config: CheckConfig             # this check's validated section
+    tmp_dir: Path
+    deadline: float                 # time.monotonic() by which the check must be done
+    read_only: bool                 # only GET/HEAD/OPTIONS may reach the service
+    seed: int = 0
+    progress: Callable[[str], None] = field(default=lambda message: None)
+    settings: dict[str, Any] = field(default_factory=dict)  # core settings, read-only by convention
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (never negative)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+
+@runtime_checkable
+class Check(Protocol):
+    id: ClassVar[str]
+    title: ClassVar[str]
+    section: ClassVar[Section]
+    needs: ClassVar[frozenset[str]]
+    safety: ClassVar[Safety]
+    # The pydantic model of the check's config section; CheckConfig when it takes none.
+    config_model: ClassVar[type[CheckConfig]]
+
+    def run(self, ctx: AuditContext) -> Outcome: ...
