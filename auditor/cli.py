@@ -1,0 +1,193 @@
+"""The `audit` command line (typer): run, demo, checks, report.
+
+Errors are one line on stderr and exit code 2; a traceback only with --verbose. The exit code of
+`run` and `demo` is the gate's: 0 pass, 1 fail, 2 the audit could not be trusted.
+"""
+
+import inspect
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from auditor.config import ConfigError, load_settings
+from auditor.gate import EXIT_UNTRUSTED, FAIL_ON_CHOICES, regate, verdict
+from auditor.redact import Redactor
+from auditor.registry import PluginError, load_checks, load_renderers
+from auditor.reporting import OutputError, check_formats, prepare_output_dir, summary_lines, write_reports
+from auditor.runner import ServeSpec, TargetUnreachable, run_audit
+from auditor.service import ServiceError
+from auditor.ui import ConsoleUI
+
+app = typer.Typer(
+    name="audit",
+    help="Production-readiness auditor for backend services: one report, one exit code.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts hold literal [tool.auditor] and [defaults]
+)
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [part.strip() for part in value.split(",") if part.strip()] if value else None
+
+
+# --- options shared by `run` and `demo` (demo takes all but the target ones) -------------------------
+UrlOpt = Annotated[str | None, typer.Option("--url", help="Base URL of the running service.")]
+SpecOpt = Annotated[str | None, typer.Option("--spec", help="OpenAPI document: URL or file.")]
+RepoOpt = Annotated[Path | None, typer.Option("--repo", help="Source repository of the service.")]
+ServeOpt = Annotated[str | None, typer.Option(
+    "--serve", help='Start the service yourself: a command with {port}, e.g. "uvicorn app:app --port {port}".')]
+ChecksOpt = Annotated[str | None, typer.Option("--checks", help="Only these check ids (comma-separated).")]
+SkipOpt = Annotated[str | None, typer.Option("--skip", help="Leave out these check ids (comma-separated).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file ([tool.auditor]).")]
+OutputDirOpt = Annotated[Path | None, typer.Option("--output-dir", help="Where reports go [audit-report].")]
+FormatOpt = Annotated[str | None, typer.Option(
+    "--format", help="Formats to write, comma-separated (html,json,md,junit,...) [all].")]
+FailOnOpt = Annotated[str | None, typer.Option(
+    "--fail-on", help="Fail at findings of this severity or worse: critical|high|medium|low|never [high].")]
+HeaderOpt = Annotated[list[str] | None, typer.Option(
+    "--header", help='Header sent with every request, "Name: value" (repeatable; value masked in output).')]
+ReadOnlyOpt = Annotated[bool | None, typer.Option(
+    "--read-only/--no-read-only", help="Only GET/HEAD/OPTIONS reach the service (always so for non-loopback).",
+    show_default=False)]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed for generated inputs [0].")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output; errors and the verdict only.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug lines and tracebacks.")]
+DefectsOpt = Annotated[str | None, typer.Option(
+    "--defects", help="Seeded defects to switch on in the sample service (comma-separated; see docs).")]
+
+TARGET_OPTIONS = ("url", "spec", "repo", "serve")
+_FLAG_CONVERTERS: dict[str, Callable[[Any], Any]] = {"checks": _csv, "skip": _csv, "format": _csv}
+
+
+@app.command()
+def run(url: UrlOpt = None, spec: SpecOpt = None, repo: RepoOpt = None, serve: ServeOpt = None,
+        checks: ChecksOpt = None, skip: SkipOpt = None, config: ConfigOpt = None,
+        output_dir: OutputDirOpt = None, format: FormatOpt = None, fail_on: FailOnOpt = None,
+        header: HeaderOpt = None, read_only: ReadOnlyOpt = None, seed: SeedOpt = None,
+        quiet: QuietOpt = False, verbose: VerboseOpt = False) -> None:
+    """Audit a running service (--url or --serve) and/or its repo (--repo); write the report set."""
+    options = {k: v for k, v in locals().items() if k not in ("quiet", "verbose")}
+    _audit(options, quiet=quiet, verbose=verbose, serve=None)
+
+
+def demo(defects: DefectsOpt = None, **options: Any) -> None:
+    """Start the bundled sample service on SQLite and audit it with every registered check."""
+    from auditor.demo import DemoError, demo_serve_spec
+
+    quiet, verbose = options.pop("quiet", False), options.pop("verbose", False)
+    ui = ConsoleUI(quiet=quiet, verbose=verbose)
+    try:
+        serve, repo = demo_serve_spec(_csv(defects) or [])
+    except DemoError as exc:
+        _fail(ui, exc)
+    _audit({**options, "repo": repo}, quiet=quiet, verbose=verbose, serve=serve, ui=ui)
+
+
+# `demo` takes every option of `run` but the target ones: its signature is built from run's, so the
+# two can never drift apart (typer reads the parameters from __signature__).
+_run_signature = inspect.signature(run, eval_str=True)
+demo.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.signature(demo, eval_str=True).parameters["defects"]]
+    + [p for name, p in _run_signature.parameters.items() if name not in TARGET_OPTIONS])
+app.command(name="demo")(demo)
+
+
+@app.command(name="checks")
+def list_checks() -> None:
+    """List the registered checks: id, title, section, needs, safety."""
+    ui = ConsoleUI()
+    try:
+        registry = load_checks()
+    except PluginError as exc:
+        _fail(ui, exc)
+    from rich.table import Table
+
+    table = Table("id", "title", "section", "needs", "safety", box=None, pad_edge=False)
+    for check_id, cls in registry.items():
+        table.add_row(check_id, cls.title, str(cls.section), ", ".join(sorted(cls.needs)) or "-", str(cls.safety))
+    ui.out.print(table)
+
+
+@app.command(name="report")
+def rerender(
+    report_file: Annotated[Path, typer.Argument(metavar="REPORT.json", help="A saved report.json.")],
+    format: FormatOpt = None,
+    output_dir: OutputDirOpt = None,
+    fail_on: FailOnOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Re-render a saved report.json without the target (optionally re-gated with --fail-on)."""
+    from reports.json_report import ReportLoadError, load_report
+
+    ui = ConsoleUI(quiet=quiet, verbose=verbose)
+    try:
+        report = load_report(report_file)
+        if fail_on is not None:
+            if fail_on not in FAIL_ON_CHOICES:
+                raise ConfigError(f"--fail-on: expected one of {', '.join(FAIL_ON_CHOICES)}, got {fail_on!r}")
+            regate(report.checks, fail_on)
+            report.verdict = verdict(report.checks)
+            report.gate = {**report.gate, "fail_on": fail_on}
+        written = write_reports(report, output_dir or report_file.parent, _csv(format), load_renderers())
+    except (ReportLoadError, ConfigError, OutputError, PluginError) as exc:
+        _fail(ui, exc)
+    for path in written:
+        ui.info(f"wrote {path}")
+
+
+def _audit(options: dict[str, Any], *, quiet: bool, verbose: bool, serve: ServeSpec | None,
+           ui: ConsoleUI | None = None) -> NoReturn:
+    ui = ui or ConsoleUI(quiet=quiet, verbose=verbose)
+    flags = {("headers" if k == "header" else k): _FLAG_CONVERTERS.get(k, lambda v: v)(v)
+             for k, v in options.items() if v is not None}
+    try:
+        registry = load_checks()
+        settings = load_settings(flags, check_ids=set(registry))
+        if serve:  # demo: the sample service is the target, whatever a config file says
+            settings = settings.model_copy(update={"url": None, "serve": None, "spec": None})
+        elif settings.serve and settings.url:
+            raise ConfigError("give either --url or --serve, not both")
+        elif settings.serve:
+            serve = ServeSpec(settings.serve, env={})
+        elif not (settings.url or settings.repo):
+            raise ConfigError("nothing to audit: give --url, --serve or --repo")
+        ui.redactor = Redactor(list(settings.header_dict().values()))
+        renderers = load_renderers()
+        check_formats(settings.format, renderers)
+        prepare_output_dir(settings.output_dir)
+        report = run_audit(settings, registry, ui, serve=serve)
+        written = write_reports(report, settings.output_dir, settings.format, renderers)
+    except (ConfigError, PluginError, ServiceError, TargetUnreachable, OutputError) as exc:
+        _fail(ui, exc)
+    for line in summary_lines(report, written):
+        ui.result(line)
+    raise typer.Exit(report.gate["exit_code"])
+
+
+def _fail(ui: ConsoleUI, exc: BaseException) -> NoReturn:
+    if ui.verbose:
+        ui.err.print(traceback.format_exc())
+    ui.error(str(exc))
+    raise typer.Exit(EXIT_UNTRUSTED)
+
+
+def main() -> None:
+    """Console-script entry: usage errors also exit 2 (click's default), and nothing escapes as a
+    traceback unless --verbose."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(EXIT_UNTRUSTED)
+    except Exception as exc:  # a bug in the auditor itself: still one line unless --verbose
+        if "--verbose" in sys.argv or "-v" in sys.argv:
+            raise
+        print(f"error: internal error: {type(exc).__name__}: {exc} (rerun with --verbose)", file=sys.stderr)
+        sys.exit(EXIT_UNTRUSTED)

@@ -1,0 +1,198 @@
+"""Settings: defaults < config file < AUDIT_* environment < command-line flags.
+
+The config file is ``--config FILE`` (a TOML file: either a pyproject.toml with [tool.auditor] or a
+file whose top level is the auditor table), else the audited repo's pyproject.toml, else
+./pyproject.toml when it has a [tool.auditor] table. Every check's own section ([tool.auditor.<id>])
+is validated by that check's config model. Errors are one line naming the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+
+from auditor.interface import CheckConfig
+
+FailOn = Literal["critical", "high", "medium", "low", "never"]
+ENV_PREFIX = "AUDIT_"
+
+
+class ConfigError(Exception):
+    """Bad configuration; the message is one line naming the key."""
+
+
+class _Strict(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+class HttpSettings(_Strict):
+    timeout: float = pydantic.Field(10.0, gt=0, le=300, description="seconds per request")
+    max_bytes: int = pydantic.Field(2 * 1024 * 1024, gt=0, description="response bodies are cut here")
+    max_redirects: int = pydantic.Field(5, ge=0, le=20)
+
+
+class SafetySettings(_Strict):
+    allow_writes: bool = False        # writes/fuzzing against a non-loopback host
+    allow_remote_load: bool = False   # load tests against a non-loopback host
+
+
+class Settings(_Strict):
+    url: str | None = None
+    spec: str | None = None
+    repo: Path | None = None
+    serve: str | None = None
+    checks: list[str] | None = None   # None = every registered check
+    skip: list[str] = []
+    output_dir: Path = Path("audit-report")
+    format: list[str] | None = None   # None = every available format
+    fail_on: FailOn = "high"
+    headers: list[str] = []           # "Name: value"; values are secrets, masked everywhere
+    read_only: bool = False
+    seed: int = 0
+    check_timeout: float = pydantic.Field(600.0, gt=0, description="deadline per check, seconds")
+    serve_timeout: float = pydantic.Field(30.0, gt=0, description="how long --serve waits for the service")
+    http: HttpSettings = HttpSettings()
+    safety: SafetySettings = SafetySettings()
+    # [tool.auditor.<check id>] tables, validated per check (see validate_check_sections).
+    check_sections: dict[str, dict[str, Any]] = {}
+
+    @pydantic.field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    def header_dict(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for raw in self.headers:
+            name, sep, value = raw.partition(":")
+            if not sep or not name.strip():
+                raise ConfigError(f"header {name.strip() or raw!r}: expected 'Name: value'")
+            headers[name.strip()] = value.strip()
+        return headers
+
+
+# Keys whose file values are paths relative to the config file's directory.
+_FILE_RELATIVE = ("spec", "repo")
+# Environment values that are lists: split on commas (headers on newlines: values may hold commas).
+_LIST_SEPARATORS = {"checks": ",", "skip": ",", "format": ",", "headers": "\n"}
+
+
+def load_settings(flags: Mapping[str, Any], *, check_ids: set[str],
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge every source and validate once; ``flags`` holds only options the user gave."""
+    environ = os.environ if environ is None else environ
+    env_values = _from_env(environ)
+    config_path = flags.get("config") or env_values.pop("config", None)
+    repo_hint = flags.get("repo") or env_values.get("repo")
+    file_values, file_name = _from_file(config_path, repo_hint)
+
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for source, values in ((file_name, file_values), ("environment", env_values), ("flag", flags)):
+        for key, value in values.items():
+            if key == "config":
+                continue
+            merged[key] = value
+            origin[key] = _origin_label(source, key)
+
+    # Tables named after a check id are that check's section; anything else unknown is an error.
+    sections = {k: merged.pop(k) for k in list(merged) if k in check_ids and isinstance(merged[k], dict)}
+    merged["check_sections"] = sections
+    try:
+        return Settings.model_validate(merged)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(_one_line(exc, origin)) from None
+
+
+def validate_check_section(check_id: str, model: type[CheckConfig], values: dict[str, Any]) -> CheckConfig:
+    try:
+        return model.model_validate(values)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"config [tool.auditor.{check_id}] {key}: {_message(first)}") from None
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        if key not in Settings.model_fields and key != "config" or key == "check_sections":
+            continue  # AUDIT_* variables we do not own are ignored, as other tools' are
+        if key in _LIST_SEPARATORS:
+            values[key] = [part.strip() for part in raw.split(_LIST_SEPARATORS[key]) if part.strip()]
+        else:
+            values[key] = raw
+    return values
+
+
+def _from_file(config_path: str | Path | None, repo: str | Path | None) -> tuple[dict[str, Any], str]:
+    if config_path:
+        path = Path(config_path)
+        table = _read_toml(path, required=True)
+        if "tool" in table and isinstance(table["tool"], dict):
+            table = table["tool"].get("auditor", {})
+    else:
+        candidates = [Path(repo) / "pyproject.toml"] if repo else []
+        candidates.append(Path("pyproject.toml"))
+        for path in candidates:
+            table = _read_toml(path, required=False).get("tool", {}).get("auditor")
+            if table is not None:
+                break
+        else:
+            return {}, "defaults"
+    if not isinstance(table, dict):
+        raise ConfigError(f"config {path}: [tool.auditor] must be a table")
+    table = dict(table)
+    for key in _FILE_RELATIVE:
+        value = table.get(key)
+        if isinstance(value, str) and not value.startswith(("http://", "https://")):
+            table[key] = str((path.parent / value).resolve())
+    return table, str(path)
+
+
+def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config file {path} does not exist") from None
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _origin_label(source: str, key: str) -> str:
+    if source == "environment":
+        return f"{ENV_PREFIX}{key.upper()}"
+    if source == "flag":
+        return f"--{key.replace('_', '-')}"
+    return source
+
+
+def _one_line(exc: pydantic.ValidationError, origin: dict[str, str]) -> str:
+    first = exc.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    if loc and loc[0] == "check_sections":
+        loc = loc[1:]
+    key = ".".join(loc) or "config"
+    where = origin.get(loc[0]) if loc else None
+    return f"config {key}{f' (from {where})' if where else ''}: {_message(first)}"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    return str(error["msg"])

@@ -1,0 +1,56 @@
+"""Report everything, gate separately (Trivy, Semgrep): statuses, verdict and exit code from policy.
+
+A check is "fail" with an unsuppressed finding at or above --fail-on, "warn" with unsuppressed findings
+all below it (info findings alone do not warn) or when it asked for warn itself (insufficient data),
+"pass" with none. "error" and "skipped" come from the runner, never from findings.
+"""
+
+from __future__ import annotations
+
+from auditor.model import CheckResult, Finding, Severity, Status, Verdict
+
+EXIT_PASS = 0
+EXIT_FAIL = 1
+EXIT_UNTRUSTED = 2  # usage/config error, unreachable target, or any check errored
+
+FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "never")
+
+
+def fails_gate(finding: Finding, fail_on: str) -> bool:
+    if finding.suppressed or fail_on == "never":
+        return False
+    return finding.severity.rank >= Severity(fail_on).rank
+
+
+def check_status(findings: list[Finding], fail_on: str, requested: Status | None = None) -> Status:
+    if requested in (Status.ERROR, Status.SKIPPED):
+        return requested
+    if any(fails_gate(f, fail_on) for f in findings):
+        return Status.FAIL
+    if requested is Status.WARN or any(not f.suppressed and f.severity is not Severity.INFO for f in findings):
+        return Status.WARN
+    return Status.PASS
+
+
+def regate(checks: list[CheckResult], fail_on: str) -> None:
+    """Recompute pass/warn/fail of finished checks under another threshold (audit report --fail-on).
+    A warn without warn-level findings was the check's own "insufficient data": it stays warn."""
+    for check in checks:
+        if check.status in (Status.ERROR, Status.SKIPPED):
+            continue
+        own_warn = check.status is Status.WARN and check_status(check.findings, "never") is Status.PASS
+        check.status = check_status(check.findings, fail_on, Status.WARN if own_warn else None)
+
+
+def verdict(checks: list[CheckResult]) -> Verdict:
+    """A run in which no check could judge anything (all skipped) measured nothing: never a pass."""
+    statuses = {c.status for c in checks}
+    if Status.ERROR in statuses or not statuses - {Status.SKIPPED}:
+        return Verdict.ERROR
+    if Status.FAIL in statuses:
+        return Verdict.FAIL
+    return Verdict.PASS
+
+
+def exit_code(result: Verdict) -> int:
+    return {Verdict.PASS: EXIT_PASS, Verdict.FAIL: EXIT_FAIL, Verdict.ERROR: EXIT_UNTRUSTED}[result]

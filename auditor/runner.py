@@ -1,0 +1,213 @@
+"""Run the selected checks against one target and assemble the Report.
+
+Gathering is shared (one HTTP client, artifacts loaded once); each check runs isolated: under a
+deadline, with exceptions turned into status "error", and its unmet needs turned into "skipped".
+Checks run one after another on purpose: a load test next to a fuzzer would measure the fuzzer.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from auditor import __version__
+from auditor.artifacts import Artifacts
+from auditor.config import ConfigError, Settings, validate_check_section
+from auditor.gate import check_status, exit_code, verdict
+from auditor.http import HttpClient, RequestFailed, UnsafeRequest
+from auditor.interface import AuditContext, Check, CheckConfig, CheckError, CheckSkipped, Safety, Target
+from auditor.model import CheckResult, Outcome, Report, Status
+from auditor.redact import Redactor
+from auditor.service import ServiceProcess
+from auditor.ui import ConsoleUI
+
+SERVICE_LOG_NAME = "service.log"
+
+
+class TargetUnreachable(Exception):
+    """The --url answered nothing at all; nothing can be measured."""
+
+
+@dataclass
+class ServeSpec:
+    """How to start the service under audit (--serve, or `audit demo`)."""
+
+    command: str
+    env: dict[str, str]
+    cwd: Path | None = None
+
+
+def select_checks(registry: dict[str, type[Check]], settings: Settings) -> list[type[Check]]:
+    for option, ids in (("--checks", settings.checks or []), ("--skip", settings.skip)):
+        unknown = [i for i in ids if i not in registry]
+        if unknown:
+            raise ConfigError(f"{option}: unknown check id {unknown[0]!r} (known: {', '.join(registry)})")
+    wanted = settings.checks or list(registry)
+    return [registry[i] for i in registry if i in wanted and i not in settings.skip]
+
+
+def is_loopback(url: str | None) -> bool:
+    host = urlsplit(url or "").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleUI,
+              serve: ServeSpec | None = None) -> Report:
+    """Everything up to the Report; rendering is the caller's. Raises ConfigError, ServiceError and
+    TargetUnreachable before any check ran (nothing measured, so no report)."""
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    began = time.monotonic()
+    selected = select_checks(registry, settings)
+    configs = {cls.id: validate_check_section(cls.id, cls.config_model, settings.check_sections.get(cls.id, {}))
+               for cls in selected}
+    headers = settings.header_dict()
+    for secret in headers.values():
+        ui.redactor.add(secret)  # the UI's redactor also scrubs the report below
+    service: ServiceProcess | None = None
+    service_outcome: dict[str, Any] | None = None
+    url = settings.url
+    results: list[CheckResult] = []
+    try:
+        if serve:
+            service = ServiceProcess(serve.command, settings.output_dir / SERVICE_LOG_NAME, env=serve.env,
+                                     cwd=serve.cwd)
+            with ui.working("starting the service"):
+                service.start(settings.serve_timeout)
+            url = service.url
+            ui.info(f"service started on {url} in {service.started_s:.1f} s (output: {service.log_path})")
+        read_only = settings.read_only or (bool(url) and not is_loopback(url) and not settings.safety.allow_writes)
+        with HttpClient(url, headers=headers, read_only=read_only, timeout_s=settings.http.timeout,
+                        max_bytes=settings.http.max_bytes, max_redirects=settings.http.max_redirects) as http:
+            if url:
+                _preflight(http, url)
+            target = Target(url=url, spec=settings.spec, repo=settings.repo)
+            artifacts = Artifacts(http, spec=settings.spec, service_log=service.log_path if service else None)
+            with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
+                for cls in selected:
+                    try:
+                        result = _run_one(cls, configs[cls.id], settings, target, http, artifacts,
+                                          read_only, Path(tmp), ui)
+                    except KeyboardInterrupt:
+                        # Stop at once, but keep what was measured: the report is still written.
+                        results.extend(_not_run(c, INTERRUPTED) for c in selected[len(results):])
+                        ui.error("interrupted: writing the report of what was measured")
+                        break
+                    results.append(result)
+                    ui.check_done(result)
+    finally:
+        if service:
+            with ui.working("stopping the service"):
+                service_outcome = service.stop()
+    outcome = verdict(results)
+    report = Report(
+        tool={"name": "backend-auditor", "version": __version__},
+        target={"url": url, "spec": settings.spec, "repo": str(settings.repo) if settings.repo else None},
+        started_at=started_at,
+        duration_s=time.monotonic() - began,
+        verdict=outcome,
+        checks=results,
+        gate={"fail_on": settings.fail_on, "exit_code": exit_code(outcome)},
+        service=service_outcome,
+    )
+    # Secrets given by the user never reach a renderer: scrub the whole report once, here.
+    return Report.from_dict(ui.redactor.scrub_obj(report.to_dict()))
+
+
+def _preflight(http: HttpClient, url: str) -> None:
+    try:
+        http.get("/")
+    except RequestFailed as exc:
+        raise TargetUnreachable(f"target {url} is unreachable: {str(exc).split(': ', 1)[-1]}") from None
+
+
+INTERRUPTED = "interrupted (Ctrl-C) before it finished"
+
+
+def _not_run(cls: type[Check], summary: str, status: Status = Status.ERROR) -> CheckResult:
+    return CheckResult(id=cls.id, title=cls.title, section=cls.section, status=status, summary=summary)
+
+
+def _unmet_need(cls: type[Check], target: Target, artifacts: Artifacts, settings: Settings) -> str | None:
+    for need in sorted(cls.needs):
+        if need == "service" and not target.url:
+            return "no service to audit (give --url or --serve)"
+        if need == "repo" and not (target.repo and Path(target.repo).is_dir()):
+            return "no repository (give --repo PATH)" if not target.repo else f"repo {target.repo} is not a directory"
+        if need == "database" and not target.db_url:
+            return "no database (give --db-url)"
+        if need == "spec" and artifacts.spec is None:
+            return f"no OpenAPI document: {artifacts.spec_problem}"
+    if cls.safety is Safety.LOAD and target.url and not is_loopback(target.url) \
+            and not settings.safety.allow_remote_load:
+        return "load tests against a non-loopback host need [tool.auditor.safety] allow_remote_load = true"
+    return None
+
+
+def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: Target, http: HttpClient,
+             artifacts: Artifacts, read_only: bool, tmp: Path, ui: ConsoleUI) -> CheckResult:
+    began = time.monotonic()
+    unmet = _unmet_need(cls, target, artifacts, settings)
+    if unmet:
+        return _not_run(cls, unmet, Status.SKIPPED)
+    check_tmp = tmp / cls.id
+    check_tmp.mkdir()
+    ctx = AuditContext(target=target, http=http, artifacts=artifacts, config=config, tmp_dir=check_tmp,
+                       deadline=began + settings.check_timeout, read_only=read_only, seed=settings.seed,
+                       progress=lambda message: ui.debug(f"{cls.id}: {message}"),
+                       settings=settings.model_dump(exclude={"headers", "check_sections"}))
+    box: dict[str, Any] = {}
+
+    def target_fn() -> None:
+        try:
+            box["outcome"] = cls().run(ctx)
+        except BaseException as exc:  # noqa: BLE001 — isolation: any failure is this check's "error"
+            box["exc"] = exc
+            box["tb"] = traceback.format_exc()
+
+    worker = threading.Thread(target=target_fn, name=f"check-{cls.id}", daemon=True)
+    with ui.working(f"running {cls.id}"):
+        worker.start()
+        worker.join(settings.check_timeout)
+    elapsed = time.monotonic() - began
+    if worker.is_alive():
+        # A thread cannot be killed; it is a daemon, so it dies with the process. Its result is dropped.
+        return _with_time(_not_run(cls, f"timed out after {settings.check_timeout:.0f} s"), elapsed)
+    if "exc" in box:
+        ui.debug(box["tb"])
+        return _with_time(_not_run(cls, *_describe_failure(box["exc"])), elapsed)
+    outcome = box.get("outcome")
+    if not isinstance(outcome, Outcome):
+        return _with_time(_not_run(cls, f"check returned {type(outcome).__name__}, not an Outcome"), elapsed)
+    return CheckResult(id=cls.id, title=cls.title, section=cls.section,
+                       status=check_status(outcome.findings, settings.fail_on, outcome.status),
+                       summary=outcome.summary, duration_s=elapsed, metrics=outcome.metrics,
+                       findings=sorted(outcome.findings, key=lambda f: -f.severity.rank))
+
+
+def _describe_failure(exc: BaseException) -> tuple[str, Status]:
+    if isinstance(exc, CheckSkipped):
+        return str(exc) or "nothing to check", Status.SKIPPED
+    if isinstance(exc, CheckError):
+        return str(exc), Status.ERROR
+    if isinstance(exc, UnsafeRequest):
+        return f"stopped: {exc}", Status.ERROR
+    first_line = (str(exc).splitlines() or [""])[0]
+    return f"crashed: {type(exc).__name__}: {first_line}".rstrip(": "), Status.ERROR
+
+
+def _with_time(result: CheckResult, elapsed: float) -> CheckResult:
+    result.duration_s = elapsed
+    return result
