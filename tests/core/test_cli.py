@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,16 @@ def test_nothing_to_audit_is_a_usage_error(tmp_path):
     proc = run_audit_cli("run", "--output-dir", str(tmp_path / "out"), cwd=tmp_path)
     assert proc.returncode == 2
     assert one_error_line(proc.stderr) == "error: nothing to audit: give --url, --serve or --repo"
+
+
+def test_service_dying_under_serve_is_exit_2_with_its_last_lines(tmp_path):
+    script = tmp_path / "bad_service.py"
+    script.write_text("import sys\nprint('cannot connect to database', flush=True)\nsys.exit(4)\n")
+    out = tmp_path / "out"
+    proc = run_audit_cli("run", "--serve", f"{sys.executable} {script} {{port}}", "--output-dir", str(out))
+    assert proc.returncode == 2
+    first, *context = proc.stderr.strip().splitlines()
+    assert first == "error: the service exited with code 4 before answering; its last output lines:"
+    assert context == ["    cannot connect to database"]
+    assert "Traceback" not in proc.stderr
+    assert (out / "service.log").read_text() == "cannot connect to database\n"
