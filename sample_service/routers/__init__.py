@@ -1,0 +1,1 @@
+"""HTTP routers, one per resource. Function names become operationIds (see app.operation_id)."""
