@@ -1,0 +1,217 @@
+"""Helpers every renderer shares, so that HTML, Markdown and JUnit say the same thing the same way:
+gate membership, severity grouping, location and truncation of untrusted text, section headlines and
+the "next steps" list. Pure functions over the report model; no output format knowledge here."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from auditor.model import OUTLINE, CheckResult, Finding, Report, Section, Severity, Status, Verdict
+
+# Relative link base of the check catalogue (one file per check, one anchor per rule id).
+CATALOGUE_BASE = "docs/checks/"
+
+VERDICT_WORDS = {Verdict.PASS: "READY", Verdict.FAIL: "NOT READY", Verdict.ERROR: "INCOMPLETE"}
+VERDICT_EMOJI = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.ERROR: "⚠️"}
+
+# Colour is never the only signal: every status has a word and a text icon beside its colour.
+STATUS_WORDS = {Status.PASS: "pass", Status.WARN: "warn", Status.FAIL: "fail", Status.ERROR: "error",
+                Status.SKIPPED: "skipped"}
+STATUS_ICONS = {Status.PASS: "✔", Status.WARN: "▲", Status.FAIL: "✖", Status.ERROR: "!", Status.SKIPPED: "–"}
+STATUS_EMOJI = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.ERROR: "💥", Status.SKIPPED: "⏭️"}
+NOT_AUDITED = "not audited"
+
+SEVERITIES: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: -s.rank))  # worst first
+SEVERITY_COLOURS = {Severity.CRITICAL: "#8b1a1a", Severity.HIGH: "#d23f31", Severity.MEDIUM: "#e08a00",
+                    Severity.LOW: "#3f7fbf", Severity.INFO: "#7a7a7a"}
+
+# Truncation limits for untrusted text (characters).
+EVIDENCE_LIMIT = 4000
+TEXT_LIMIT = 2000
+SHORT_LIMIT = 300
+CELL_LIMIT = 500
+
+# Characters XML 1.0 cannot carry at all (escaping does not help): control characters, lone surrogates.
+_XML_ILLEGAL = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_RANK_OF_STATUS_FOR_SECTION = {Status.FAIL: 5, Status.ERROR: 4, Status.WARN: 3, Status.PASS: 2, Status.SKIPPED: 1}
+
+
+def truncate(text: Any, limit: int = TEXT_LIMIT, note: str = "… [truncated, {n} more characters]") -> str:
+    """``text`` as a string of at most about ``limit`` characters; a note says how much was cut."""
+    text = "" if text is None else str(text)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + note.format(n=len(text) - limit)
+
+
+def one_line(text: Any, limit: int = SHORT_LIMIT) -> str:
+    """Whitespace (newlines included) collapsed to single spaces, then truncated."""
+    return truncate(" ".join(str(text or "").split()), limit, note="…")
+
+
+def xml_safe(text: Any) -> str:
+    """Drop characters that make an XML document unparseable (terminal escapes in bodies, NUL...)."""
+    return _XML_ILLEGAL.sub("\ufffd", "" if text is None else str(text))
+
+
+def format_location(location: dict[str, Any] | None) -> str:
+    """"GET /books/{id}", "app/main.py:42", a URL, or "key=value, ..." for anything else."""
+    if not location:
+        return ""
+    parts = []
+    if location.get("endpoint"):
+        parts.append(str(location["endpoint"]))
+    if location.get("file"):
+        line = location.get("line")
+        parts.append(f"{location['file']}:{line}" if line not in (None, "") else str(location["file"]))
+    if location.get("url"):
+        parts.append(str(location["url"]))
+    rest = {k: v for k, v in location.items() if k not in ("endpoint", "file", "line", "url")}
+    parts.extend(f"{k}={v}" for k, v in rest.items())
+    return one_line(" · ".join(parts), SHORT_LIMIT)
+
+
+def catalogue_link(check_id: str, rule_id: str) -> str:
+    """Relative link to a rule's catalogue entry; both parts percent-quoted so no scheme can sneak in."""
+    return f"{CATALOGUE_BASE}{quote(str(check_id), safe='')}.md#{quote(str(rule_id).lower(), safe='')}"
+
+
+def fail_on(report: Report) -> str:
+    return str(report.gate.get("fail_on") or "high")
+
+
+def fails_gate(check: CheckResult, finding: Finding, threshold: str) -> bool:
+    """True when this finding is one that made its check fail: the check is "fail", the finding is not
+    suppressed and its severity is at or above the threshold (``never`` fails nothing)."""
+    if check.status != Status.FAIL or finding.suppressed or threshold == "never":
+        return False
+    try:
+        return finding.severity.rank >= Severity(threshold).rank
+    except ValueError:
+        return False
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Worst first; stable, so equal severities keep the check's order."""
+    return sorted(findings, key=lambda f: -f.severity.rank)
+
+
+def group_by_severity(pairs: Iterable[tuple[CheckResult, Finding]]) -> list[tuple[Severity, list[tuple[CheckResult, Finding]]]]:
+    """(severity, pairs) worst first, only severities that occur."""
+    groups: dict[Severity, list[tuple[CheckResult, Finding]]] = {}
+    for check, finding in pairs:
+        groups.setdefault(finding.severity, []).append((check, finding))
+    return [(sev, groups[sev]) for sev in SEVERITIES if sev in groups]
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[Severity, int]:
+    counts = {sev: 0 for sev in SEVERITIES}
+    for finding in findings:
+        counts[finding.severity] += 1
+    return counts
+
+
+def count_phrase(counts: dict[Severity, int]) -> str:
+    """"2 high, 1 low" (worst first), or "no findings"."""
+    parts = [f"{n} {sev}" for sev, n in counts.items() if n]
+    return ", ".join(parts) or "no findings"
+
+
+def section_status(checks: Sequence[CheckResult]) -> Status | None:
+    """The worst status of a section's checks (fail > error > warn > pass > skipped); None: no check."""
+    if not checks:
+        return None
+    return max((c.status for c in checks), key=lambda s: _RANK_OF_STATUS_FOR_SECTION[s])
+
+
+def section_ran(checks: Sequence[CheckResult]) -> bool:
+    return any(c.status != Status.SKIPPED for c in checks)
+
+
+def section_headline(checks: Sequence[CheckResult], limit: int = 160) -> str:
+    """The headline figure of a section: the summaries of its checks, or "not audited"."""
+    if not checks:
+        return NOT_AUDITED
+    if not section_ran(checks):
+        return f"{NOT_AUDITED} (skipped)"
+    parts = [one_line(c.summary, limit) for c in checks if c.status != Status.SKIPPED and c.summary]
+    return " · ".join(parts) or ", ".join(STATUS_WORDS[c.status] for c in checks)
+
+
+def skip_reasons(checks: Sequence[CheckResult]) -> list[tuple[str, str]]:
+    """(check id, reason) of the skipped checks of a section."""
+    return [(c.id, one_line(c.summary, SHORT_LIMIT)) for c in checks if c.status == Status.SKIPPED]
+
+
+def outline_sections() -> list[tuple[str, str]]:
+    """The seven sections a check can feed: (key, heading)."""
+    return [(str(key), heading) for key, heading in OUTLINE if key in set(Section)]
+
+
+def section_heading(section: str) -> str:
+    return dict((str(k), h) for k, h in OUTLINE).get(str(section), str(section))
+
+
+@dataclass
+class NextStep:
+    rule_id: str
+    severity: Severity
+    title: str
+    remediation: str
+    check_id: str
+    places: int = 0
+    locations: list[str] = field(default_factory=list)
+
+
+def next_steps(report: Report, limit: int = 10) -> tuple[list[NextStep], int]:
+    """The remediation of the top unsuppressed findings, one entry per rule id, worst first; and how many
+    further rules were left out by ``limit``."""
+    steps: dict[str, NextStep] = {}
+    for check, finding in report.findings():
+        step = steps.get(finding.rule_id)
+        if step is None:
+            step = steps[finding.rule_id] = NextStep(finding.rule_id, finding.severity, finding.title,
+                                                     finding.remediation, check.id)
+        step.places += 1
+        if not step.remediation and finding.remediation:
+            step.remediation = finding.remediation
+        where = format_location(finding.location)
+        if where and where not in step.locations:
+            step.locations.append(where)
+    ordered = sorted(steps.values(), key=lambda s: -s.severity.rank)
+    return ordered[:limit], max(0, len(ordered) - limit)
+
+
+def format_number(value: Any) -> str:
+    """Metric scalars for humans: 84.0 -> "84", 0.012345 -> "0.0123", True -> "yes", None -> "—"."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        if value == int(value) and abs(value) < 1e15:
+            return str(int(value))
+        if abs(value) >= 100:
+            return f"{value:.1f}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_duration(seconds: Any) -> str:
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError):
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)} min {rest:.0f} s"
