@@ -45,6 +45,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=repr, ensure_ascii=False)
 
 
+class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout is at emit time (survives test capture and redirect_stdout)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 _configured = False
 
 
@@ -53,7 +68,7 @@ def configure_logging(level: str = "INFO") -> None:
     global _configured
     root = logging.getLogger()
     if not _configured:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = StdoutHandler()
         handler.setFormatter(JsonFormatter())
         handler.set_name("sample_service_json")
         root.addHandler(handler)
