@@ -68,7 +68,15 @@ class Probe:
 # ----------------------------------------------------------------------------------------------------
 # Where to look
 
-_ROLE_WORDS = {READINESS: ("ready", "readiness"), LIVENESS: ("live", "liveness", "health", "healthz", "ping")}
+# A word names the role when a token equals it or (for the long words) starts with it: "readinessProbe",
+# "healthcheck" count; "already", "delivery" do not.
+_ROLE_WORDS = {READINESS: (("ready", "readiness", "readyz"), ("readiness",)),
+               LIVENESS: (("live", "livez", "ping", "alive"), ("liveness", "health"))}
+
+
+def _mentions(tokens: set[str], role: str) -> bool:
+    exact, prefixes = _ROLE_WORDS[role]
+    return any(t in exact or t.startswith(prefixes) for t in tokens)
 
 
 def spec_candidates(document: dict[str, Any] | None) -> dict[str, list[str]]:
@@ -86,10 +94,10 @@ def spec_candidates(document: dict[str, Any] | None) -> dict[str, list[str]]:
         if not isinstance(operation, dict):
             continue
         words = " ".join([path, str(operation.get("operationId", "")), str(operation.get("summary", "")),
-                          " ".join(str(t) for t in operation.get("tags", []) or [])]).lower()
-        tokens = set(re.split(r"[^a-z]+", words))
-        role = READINESS if tokens & set(_ROLE_WORDS[READINESS]) else (
-            LIVENESS if tokens & set(_ROLE_WORDS[LIVENESS]) else None)
+                          " ".join(str(t) for t in operation.get("tags", []) or [])])
+        words = re.sub(r"([a-z])([A-Z])", r"\1 \2", words).lower()  # readinessProbe → readiness probe
+        tokens = set(re.split(r"[^a-z]+", words)) - {""}
+        role = READINESS if _mentions(tokens, READINESS) else LIVENESS if _mentions(tokens, LIVENESS) else None
         if role:
             for full in ([prefix + path] if prefix else []) + [path]:
                 if full not in found[role]:
