@@ -14,7 +14,7 @@ import pytest
 
 with warnings.catch_warnings():
     # Starlette nudges towards httpx2 at import; it is not a problem of this service.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 from sqlalchemy import make_url
 
