@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from types import FrameType
+from typing import Any
 
 from sample_service.defects import UnknownDefectError
 from sample_service.settings import ConfigError, Settings
@@ -42,16 +45,31 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
         return 0
 
-    import uvicorn
-
     from sample_service.app import create_app
 
     app = create_app(settings, run_migrations=args.migrate, run_seed=args.seed)
+    return serve_app(app, args.host, args.port)
+
+
+def serve_app(app: Any, host: str, port: int) -> int:
+    """Run uvicorn until SIGTERM/SIGINT; 0 after a graceful shutdown."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        # uvicorn re-raises SIGTERM after shutting down gracefully, so the process would end "killed by
+        # SIGTERM". A completed graceful shutdown is a success: exit 0, as orchestrators expect.
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            if sig == signal.SIGTERM:
+                self._captured_signals.remove(sig)
+
     # log_config=None keeps our JSON logging; access_log=False because we write our own access lines;
-    # timeout_graceful_shutdown bounds how long SIGTERM waits for in-flight requests.
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, server_header=False,
-                timeout_graceful_shutdown=5, proxy_headers=False)
-    return 0
+    # timeout_graceful_shutdown bounds how long SIGTERM waits for in-flight requests (well within 10 s).
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False,
+                            timeout_graceful_shutdown=5, proxy_headers=False)
+    server = Server(config)
+    server.run()
+    return 0 if server.started else 1
 
 
 if __name__ == "__main__":
