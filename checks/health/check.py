@@ -50,6 +50,7 @@ class _Gathered:
         self.readiness: list[Probe] = []
         self.metrics: list[Probe] = []
         self.spec_paths: dict[str, list[str]] = {LIVENESS: [], READINESS: []}
+        self.done: set[str] = set()  # roles whose candidates were all probed (or one answered)
         self.complete = False
 
 
@@ -68,6 +69,7 @@ class _Gatherer:
         if not self.http.base_url:
             raise CheckError("no service URL to probe")
         got.catch_all = self._get("reference", endpoints.CATCH_ALL_PATH, auth=False)
+        got.catch_all.verdict = "reference"
         if got.catch_all.status is None:
             raise CheckError(f"the service does not answer: {got.catch_all.error}")
         got.spec_paths = self._spec_paths(config)
@@ -78,6 +80,7 @@ class _Gatherer:
                 into.append(probe)
                 if probe.verdict == OK:
                     break
+            got.done.add(role)
         for probe in {id(p): p for p in got.liveness + got.readiness}.values():
             if probe.verdict == OK and probe.ms > config.max_response_ms:
                 self._retime(probe)
@@ -90,6 +93,7 @@ class _Gatherer:
             got.metrics.append(probe)
             if probe.verdict != endpoints.ABSENT and probe.verdict != endpoints.CATCH_ALL:
                 break
+        got.done.add("metrics")
         got.complete = True
         return got
 
@@ -139,16 +143,18 @@ def _judge(got: _Gathered, config: HealthConfig, base_url: str) -> Outcome:
     liveness = endpoints.select(LIVENESS, got.liveness)
     readiness = endpoints.select(READINESS, got.readiness)
     findings: list[Finding] = []
-    findings += endpoints.judge_role(liveness, required=True, max_ms=config.max_response_ms,
+    # A role cut short by the deadline is not reported missing: not every candidate was tried.
+    findings += endpoints.judge_role(liveness, required=LIVENESS in got.done, max_ms=config.max_response_ms,
                                      base_url=base_url, catch_all=got.catch_all)
-    findings += endpoints.judge_role(readiness, required=config.require_readiness,
+    findings += endpoints.judge_role(readiness, required=config.require_readiness and READINESS in got.done,
                                      max_ms=config.max_response_ms, base_url=base_url, catch_all=got.catch_all)
     unique = {id(p): p for p in got.liveness + got.readiness}.values()
     for probe in unique:
         findings += endpoints.judge_probe(probe)
     findings += endpoints.judge_shared(liveness, readiness)
     facts = metrics.judge(got.metrics, required=config.require_metrics, base_url=base_url,
-                          catch_all=got.catch_all) if got.metrics else metrics.MetricsFacts()
+                          catch_all=got.catch_all) if "metrics" in got.done else metrics.MetricsFacts(
+                              state="not-probed")
     findings += facts.findings
     findings = _dedupe(findings)
 
@@ -207,6 +213,8 @@ def _role_summary(result: endpoints.RoleResult, required: bool = True) -> str:
 def _metrics_summary(facts: metrics.MetricsFacts, config: HealthConfig) -> str:
     if facts.state == "missing":
         return f"no metrics endpoint at {config.metrics_path}"
+    if facts.state == "not-probed":
+        return "metrics not probed"
     if facts.state == "not-required":
         return "no metrics endpoint (not required)"
     if facts.state in ("refused", "error"):

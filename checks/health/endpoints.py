@@ -68,15 +68,11 @@ class Probe:
 # ----------------------------------------------------------------------------------------------------
 # Where to look
 
-# A word names the role when a token equals it or (for the long words) starts with it: "readinessProbe",
-# "healthcheck" count; "already", "delivery" do not.
-_ROLE_WORDS = {READINESS: (("ready", "readiness", "readyz"), ("readiness",)),
-               LIVENESS: (("live", "livez", "ping", "alive"), ("liveness", "health"))}
-
-
-def _mentions(tokens: set[str], role: str) -> bool:
-    exact, prefixes = _ROLE_WORDS[role]
-    return any(t in exact or t.startswith(prefixes) for t in tokens)
+# Tokens (camelCase and punctuation split) that name a role. Whole tokens only: "healthcare" or
+# "already" do not count.
+_ROLE_WORDS = {READINESS: frozenset({"ready", "readyz", "readiness"}),
+               LIVENESS: frozenset({"live", "livez", "liveness", "alive", "ping", "health", "healthz",
+                                    "healthcheck", "healthy"})}
 
 
 def spec_candidates(document: dict[str, Any] | None) -> dict[str, list[str]]:
@@ -97,7 +93,8 @@ def spec_candidates(document: dict[str, Any] | None) -> dict[str, list[str]]:
                           " ".join(str(t) for t in operation.get("tags", []) or [])])
         words = re.sub(r"([a-z])([A-Z])", r"\1 \2", words).lower()  # readinessProbe → readiness probe
         tokens = set(re.split(r"[^a-z]+", words)) - {""}
-        role = READINESS if _mentions(tokens, READINESS) else LIVENESS if _mentions(tokens, LIVENESS) else None
+        role = READINESS if tokens & _ROLE_WORDS[READINESS] else (
+            LIVENESS if tokens & _ROLE_WORDS[LIVENESS] else None)
         if role:
             for full in ([prefix + path] if prefix else []) + [path]:
                 if full not in found[role]:

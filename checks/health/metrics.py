@@ -25,7 +25,7 @@ class MetricsFacts:
     parse_error: str | None = None
     format: str | None = None
     red: metrics_lint.RedMetrics | None = None
-    state: str = "missing"             # missing | refused | error | parsed | unparseable | not-required
+    state: str = "missing"             # missing | refused | error | parsed | unparseable | not-required | not-probed
     findings: list[Finding] = field(default_factory=list)
 
 

@@ -408,3 +408,31 @@ def test_metrics_text_plain_1_0_0_is_accepted(server, audit):
                                               "text/plain; version=1.0.0; charset=utf-8")
     assert audit(server).findings == []
     assert TEXT_PLAIN  # the default the other tests use is version=0.0.4
+
+
+def test_spec_words_must_be_whole(server, audit, tmp_path):
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/healthcare/providers": {"get": {"operationId": "listProviders"}},
+                      "/orders/already-shipped": {"get": {}},
+                      "/status": {"get": {"operationId": "getHealthCheck"}}}}
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(spec))
+    outcome = audit(server, spec=str(path))
+    assert outcome.metrics["spec_paths"] == {"liveness": ["/status"], "readiness": []}
+
+
+def test_deadline_passed_reports_nothing_missing(server, tmp_path):
+    import time
+
+    from auditor.artifacts import Artifacts
+    from auditor.http import HttpClient
+    from auditor.interface import AuditContext, Target
+    from auditor.model import Status
+
+    with HttpClient(server.url) as http:
+        ctx = AuditContext(target=Target(url=server.url), http=http, artifacts=Artifacts(http, spec=None),
+                           config=HealthConfig(), tmp_dir=tmp_path, deadline=time.monotonic() - 1,
+                           read_only=True)
+        outcome = HealthCheck().run(ctx)
+    assert outcome.status is Status.WARN and outcome.findings == []
+    assert "deadline" in outcome.summary and server.requests == []

@@ -243,3 +243,14 @@ def test_histogram_with_status_label_counts_as_request_counter():
 def test_escaped_label_values_are_read():
     exposition = ml.scan('# HELP m M\n# TYPE m gauge\nm{a="x\\"y,z",b="\\\\"} 1\n')
     assert exposition.families["m"].samples[0].labels == (("a", 'x"y,z'), ("b", "\\"))
+
+
+def test_braces_in_label_values_and_exemplars_are_read():
+    text = ('# HELP rpc_seconds R\n# TYPE rpc_seconds histogram\n'
+            'rpc_seconds_bucket{route="/books/{id}",le="1.0"} 2 # {trace_id="abc"} 0.5 1700000000\n'
+            'rpc_seconds_bucket{route="/books/{id}",le="+Inf"} 2\n'
+            'rpc_seconds_count{route="/books/{id}"} 2\nrpc_seconds_sum{route="/books/{id}"} 1\n# EOF\n')
+    exposition = ml.scan(text)
+    assert exposition.unreadable_lines == 0
+    assert exposition.families["rpc_seconds"].samples[0].labels == (("route", "/books/{id}"), ("le", "1.0"))
+    assert ml.lint(exposition) == []
