@@ -79,6 +79,10 @@ def configure_logging(level: str = "INFO") -> None:
             lg.propagate = True
         # Access lines are ours (logger "access"); uvicorn's would duplicate them in another format.
         logging.getLogger("uvicorn.access").disabled = True
+        # FastAPI validates info.contact.email with a stand-in type that warns on every build of the
+        # OpenAPI document when the optional email-validator is absent; the email is a constant here.
+        logging.getLogger("fastapi").addFilter(
+            lambda record: "email-validator not installed" not in record.getMessage())
         # Alembic announces every internal plugin at INFO; keep its migration lines only.
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         _configured = True

@@ -3,18 +3,10 @@ operations, and no leftover default validation schemas (our 422s use ErrorRespon
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI
-
-# fastapi.openapi.models warns (once, at import) that email-validator is missing; this service has no
-# email-typed fields, so keep that line out of the logs.
-_fastapi_log = logging.getLogger("fastapi")
-_previous_level = _fastapi_log.level
-_fastapi_log.setLevel(logging.ERROR)
-from fastapi.openapi.utils import get_openapi  # noqa: E402
-_fastapi_log.setLevel(_previous_level)
+from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from sample_service.ratelimit import EXEMPT_PATHS

@@ -32,6 +32,9 @@ Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 
 class ErrorDetail(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"loc": ["query", "limit"], "msg": "Input should be less than or equal to 100", "type": "less_than_equal"}]})
+
     loc: list[str | int] = Field(description="Where the problem is, e.g. [\"query\", \"limit\"].")
     msg: str = Field(description="What is wrong.")
     type: str = Field(description="Machine-readable error type.")
@@ -158,6 +161,8 @@ class BookOut(BaseModel):
 
 
 class OrderItemIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"book_id": 1, "quantity": 2}]})
+
     book_id: Id = Field(description="Id of the book to order.")
     quantity: int = Field(ge=1, le=100, description="How many copies.")
 
@@ -170,7 +175,8 @@ class OrderCreate(BaseModel):
 
 
 class OrderItemOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [
+        {"book_id": 1, "title": "Silent River 1", "quantity": 2, "unit_price_cents": 536}]})
 
     book_id: int = Field(description="Book id.")
     title: str = Field(description="Book title at the time of reading.")
@@ -198,12 +204,25 @@ class _Page(BaseModel):
 
 
 class AuthorPage(_Page):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [
+        {"id": 1, "name": "Ada Abbott", "bio": "Seed author 1.", "birth_year": 1907}], "total": 50, "limit": 1,
+        "offset": 0}]})
+
     items: list[AuthorOut] = Field(description="This page of authors.")
 
 
 class BookPage(_Page):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [
+        {"id": 1, "title": "Silent River 1", "isbn": "9780000000019", "author_id": 1, "author_name": "Ada Abbott",
+         "published": "1950-04-08", "price_cents": 536}], "total": 500, "limit": 1, "offset": 0}]})
+
     items: list[BookOut] = Field(description="This page of books.")
 
 
 class OrderPage(_Page):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [
+        {"id": 1, "user_id": 2, "status": "placed", "total_cents": 1682, "created_at": "2024-01-01T12:00:00Z",
+         "items": [{"book_id": 1, "title": "Silent River 1", "quantity": 1, "unit_price_cents": 536}]}],
+        "total": 3, "limit": 1, "offset": 0}]})
+
     items: list[OrderOut] = Field(description="This page of orders.")

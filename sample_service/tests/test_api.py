@@ -199,3 +199,11 @@ def test_cache_hit_and_invalidation_on_write(client: TestClient, admin) -> None:
 def test_admin_login_role(client: TestClient) -> None:
     headers = login(client, "admin@example.com")
     assert client.get("/users/me", headers=headers).json()["role"] == "admin"
+
+
+def test_largest_valid_order_fits(client: TestClient, alice, admin) -> None:
+    pricey = client.post("/books", json=book_body(price_cents=10_000_000), headers=admin).json()["id"]
+    body = {"items": [{"book_id": pricey, "quantity": 100}] * 50}
+    resp = client.post("/orders", json=body, headers=alice)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["total_cents"] == 50 * 100 * 10_000_000
