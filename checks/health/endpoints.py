@@ -223,7 +223,7 @@ def judge_role(result: RoleResult, *, required: bool, max_ms: float, base_url: s
                catch_all: Probe | None) -> list[Finding]:
     """Findings for one role: missing, and for every endpoint that exists, how it answered."""
     findings: list[Finding] = []
-    tried = [p for p in result.probes]
+    tried = list(result.probes)
     if result.selected is None:
         if required:
             rule = "HLT001" if result.role == LIVENESS else "HLT002"
