@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,7 +45,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = False
         seed(factory, settings.bcrypt_rounds)
     metrics = None if settings.has("no_metrics") else Metrics()
     limiter = None if settings.has("no_rate_limit") else FixedWindowLimiter(settings.rate_limit_per_minute)
-    cache = make_cache(settings.redis_url, settings.cache_ttl_seconds)
+    # Namespace Redis keys by database, so apps on different databases never read each other's rows.
+    namespace = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    cache = make_cache(settings.redis_url, settings.cache_ttl_seconds, prefix=f"sample_service:{namespace}:")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
