@@ -101,9 +101,12 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: -f.severity.rank)
 
 
-def group_by_severity(pairs: Iterable[tuple[CheckResult, Finding]]) -> list[tuple[Severity, list[tuple[CheckResult, Finding]]]]:
+Pair = tuple[CheckResult, Finding]
+
+
+def group_by_severity(pairs: Iterable[Pair]) -> list[tuple[Severity, list[Pair]]]:
     """(severity, pairs) worst first, only severities that occur."""
-    groups: dict[Severity, list[tuple[CheckResult, Finding]]] = {}
+    groups: dict[Severity, list[Pair]] = {}
     for check, finding in pairs:
         groups.setdefault(finding.severity, []).append((check, finding))
     return [(sev, groups[sev]) for sev in SEVERITIES if sev in groups]

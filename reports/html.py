@@ -96,7 +96,10 @@ def _cell(value: Any) -> str:
     return truncate(format_number(value), CELL_LIMIT)
 
 
-def metric_parts(metrics: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[Table], list[tuple[str, list[tuple[str, str]]]]]:
+Pairs = list[tuple[str, str]]
+
+
+def metric_parts(metrics: dict[str, Any]) -> tuple[str, Pairs, list[Table], list[tuple[str, Pairs]]]:
     """Split a check's metrics for generic display: (method sentence, scalars, tables, small dicts).
 
     Scalars (and lists of scalars) go to a definition list; a list of dicts becomes a table whose

@@ -39,7 +39,8 @@ def report_schema() -> dict[str, Any]:
 def validation_errors(data: Any) -> list[str]:
     """Every schema violation of ``data`` as "<json path>: <message>" lines (empty: valid)."""
     validator = jsonschema.Draft202012Validator(report_schema())
-    return [f"{e.json_path}: {_short(e.message)}" for e in sorted(validator.iter_errors(data), key=lambda e: e.json_path)]
+    errors = sorted(validator.iter_errors(data), key=lambda e: e.json_path)
+    return [f"{e.json_path}: {_short(e.message)}" for e in errors]
 
 
 def load_report(path: str | PathLike[str]) -> Report:

@@ -179,26 +179,24 @@ def line_chart(points: Sequence[tuple[object, object]], *, unit: str = "", x_uni
     def xy(x: float, y: float) -> str:
         return f"{_f(pad_l + plot_w * (x - x_min) / (x_max - x_min))},{_f(pad_t + plot_h * (1 - y / y_max))}"
 
+    bottom, right = pad_t + plot_h, pad_l + plot_w
     parts = [_open(width, height, title, "line-chart"),
-             f'<line x1="{_f(pad_l)}" y1="{_f(pad_t + plot_h)}" x2="{_f(pad_l + plot_w)}" y2="{_f(pad_t + plot_h)}" '
-             f'class="axis" stroke="#888"/>',
-             f'<line x1="{_f(pad_l)}" y1="{_f(pad_t)}" x2="{_f(pad_l)}" y2="{_f(pad_t + plot_h)}" class="axis" stroke="#888"/>',
-             f'<text x="{_f(pad_l - 4)}" y="{_f(pad_t + 8)}" text-anchor="end" font-size="10" class="label">'
-             f'{_esc(_with_unit(y_max, unit))}</text>',
-             f'<text x="{_f(pad_l - 4)}" y="{_f(pad_t + plot_h)}" text-anchor="end" font-size="10" class="label">'
-             f'{_esc(_with_unit(0.0, unit))}</text>',
-             f'<text x="{_f(pad_l)}" y="{_f(height - 6)}" font-size="10" class="label">{_esc(_with_unit(x_min, x_unit))}</text>',
-             f'<text x="{_f(pad_l + plot_w)}" y="{_f(height - 6)}" text-anchor="end" font-size="10" class="label">'
-             f'{_esc(_with_unit(x_max, x_unit))}</text>']
+             _line(pad_l, bottom, right, bottom, "axis", 'stroke="#888"'),
+             _line(pad_l, pad_t, pad_l, bottom, "axis", 'stroke="#888"'),
+             _label(pad_l - 4, pad_t + 8, _with_unit(y_max, unit), "end"),
+             _label(pad_l - 4, bottom, _with_unit(0.0, unit), "end"),
+             _label(pad_l, height - 6, _with_unit(x_min, x_unit), "start"),
+             _label(right, height - 6, _with_unit(x_max, x_unit), "end")]
     if budget is not None:
         by = pad_t + plot_h * (1 - _num(budget) / y_max)
-        parts.append(f'<line x1="{_f(pad_l)}" y1="{_f(by)}" x2="{_f(pad_l + plot_w)}" y2="{_f(by)}" class="budget" '
-                     f'stroke="#555" stroke-dasharray="4 3"><title>budget {_esc(_with_unit(_num(budget), unit))}</title></line>')
+        parts.append(_line(pad_l, by, right, by, "budget", 'stroke="#555" stroke-dasharray="4 3"',
+                           f"<title>budget {_esc(_with_unit(_num(budget), unit))}</title>"))
     if pts:
         parts.append(f'<polyline points="{" ".join(xy(x, y) for x, y in pts)}" class="line" fill="none" '
                      f'stroke="{DEFAULT_FILL}" stroke-width="2"/>')
     else:
-        parts.append(f'<text x="{_f(pad_l + 8)}" y="{_f(pad_t + plot_h / 2)}" font-size="11" class="muted">no data</text>')
+        parts.append(f'<text x="{_f(pad_l + 8)}" y="{_f(pad_t + plot_h / 2)}" font-size="11" class="muted">'
+                     "no data</text>")
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -212,6 +210,16 @@ def sparkline(values: Sequence[object], *, width: int = 120, height: int = 24, t
     body = (f'<polyline points="{points}" class="line" fill="none" stroke="{DEFAULT_FILL}" stroke-width="1.5"/>'
             if len(ys) > 1 else "")
     return Markup(_open(width, height, title, "sparkline") + body + "</svg>")
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, css: str, attrs: str = "", body: str = "") -> str:
+    head = f'<line x1="{_f(x1)}" y1="{_f(y1)}" x2="{_f(x2)}" y2="{_f(y2)}" class="{css}" {attrs}'.rstrip()
+    return f"{head}>{body}</line>" if body else f"{head}/>"
+
+
+def _label(x: float, y: float, text: str, anchor: str) -> str:
+    return (f'<text x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" font-size="10" class="label">'
+            f"{_esc(text)}</text>")
 
 
 def _css_token(name: object) -> str:

@@ -4,7 +4,7 @@ from html import unescape
 import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
-from auditor.model import OUTLINE, CheckResult, Finding, Report, Section, Severity, Status, Verdict
+from auditor.model import OUTLINE, CheckResult, Report, Section, Status, Verdict
 from reports.common import CATALOGUE_BASE
 from reports.html import TABLE_VISIBLE_ROWS, HtmlRenderer
 from tests.reports.conftest import XSS_EVIDENCE, XSS_TITLE, sample_report
@@ -171,7 +171,8 @@ def test_custom_check_template_hook(report):
     renderer = HtmlRenderer()
     renderer.env.loader = ChoiceLoader([
         DictLoader({"checks/latency.html.j2":
-                    '<div class="custom">{{ check.id }} p95={{ metrics.p95_ms }} {{ svg.bar_chart(["GET /a"], [metrics.p95_ms], budget=100, unit="ms") }}</div>'}),
+                    '<div class="custom">{{ check.id }} p95={{ metrics.p95_ms }} '
+                    '{{ svg.bar_chart(["GET /a"], [metrics.p95_ms], budget=100, unit="ms") }}</div>'}),
         renderer.env.loader])
     html = renderer.render(report)
     perf = section(html, "performance")
