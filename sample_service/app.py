@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.middleware import Middleware
 
 from sample_service import __version__
@@ -83,11 +84,15 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = False
     app.state.password_checker = PasswordChecker(settings.bcrypt_rounds)
     install_handlers(app)
 
-    for router in (auth.router, users.router, authors.router, books.router, orders.router):
-        app.include_router(router)
+    routers = [auth.router, users.router, authors.router, books.router, orders.router]
     if not settings.has("no_health"):
-        app.include_router(health.health_router)
+        routers.append(health.health_router)
     if metrics is not None:
-        app.include_router(health.metrics_router)
+        routers.append(health.metrics_router)
+    for router in routers:
+        app.include_router(router)
+    # Route templates for labelling requests that never reach the router (429s); see middleware.py.
+    app.state.route_templates = [(r.path_regex, r.path) for router in routers for r in router.routes
+                                 if isinstance(r, APIRoute)]
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

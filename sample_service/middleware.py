@@ -26,10 +26,18 @@ _DOCS_PATHS = ("/docs", "/redoc")
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's template (/books/{book_id}), never the raw path: bounded label cardinality."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """The matched route's template (/books/{book_id}), never the raw path: bounded label cardinality.
+
+    Requests answered before routing (429 from the rate limiter) are matched here after the fact,
+    against the templates create_app stored on app.state."""
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    state = getattr(scope.get("app"), "state", None)
+    for regex, template in getattr(state, "route_templates", ()):
+        if regex.match(scope["path"]):
+            return str(template)
+    return "unmatched"
 
 
 class RequestContextMiddleware:

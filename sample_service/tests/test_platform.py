@@ -86,7 +86,10 @@ def test_rate_limit_429_retry_after_and_exemptions(make_sqlite_client: ClientFac
     for path in ("/livez", "/readyz", "/metrics"):
         resp = client.get(path)
         assert resp.status_code == 200 and "X-RateLimit-Limit" not in resp.headers
-    assert 'status="429"' in client.get("/metrics").text
+    metrics = client.get("/metrics").text
+    assert 'http_requests_total{method="GET",route="/books",status="429"} 1.0' in metrics
+    client.get("/no/such/path/123")
+    assert 'route="unmatched",status="429"' in client.get("/metrics").text
 
 
 def test_request_id_echoed_or_generated(client: TestClient) -> None:
