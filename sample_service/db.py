@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +76,6 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    with factory() as session:
-        yield session
-
-
 def ping(engine: Engine) -> None:
     """Readiness probe: raises if the database does not answer SELECT 1."""
     with engine.connect() as conn:
@@ -108,7 +101,3 @@ def migrate(database_url: str, revision: str = "head") -> None:
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(database_url), revision)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
@@ -14,7 +13,7 @@ from sample_service.defects import DEFECTS, UnknownDefectError, parse_defects
 from sample_service.db import make_engine
 from sample_service.logging import JsonFormatter
 from sample_service.settings import Settings
-from sample_service.tests.conftest import ClientFactory, TestClient, login
+from sample_service.tests.conftest import ClientFactory, TestClient
 
 HEALTH = "application/health+json"
 
