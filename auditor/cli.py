@@ -15,7 +15,7 @@ import typer
 
 from auditor.config import ConfigError, load_settings
 from auditor.gate import EXIT_UNTRUSTED, FAIL_ON_CHOICES, regate, verdict
-from auditor.redact import Redactor
+from auditor.redact import Redactor, url_passwords
 from auditor.registry import PluginError, load_checks, load_renderers
 from auditor.reporting import OutputError, check_formats, prepare_output_dir, summary_lines, write_reports
 from auditor.runner import ServeSpec, TargetUnreachable, run_audit
@@ -56,6 +56,22 @@ ReadOnlyOpt = Annotated[bool | None, typer.Option(
     "--read-only/--no-read-only", help="Only GET/HEAD/OPTIONS reach the service (always so for non-loopback).",
     show_default=False)]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed for generated inputs [0].")]
+BaselineOpt = Annotated[Path | None, typer.Option(
+    "--baseline", help="A previous report.json (or an older OpenAPI document) to compare against.")]
+LoadDurationOpt = Annotated[float | None, typer.Option("--load-duration", help="Seconds of measured load (latency).")]
+LoadRateOpt = Annotated[float | None, typer.Option("--load-rate", help="Requests per second to schedule (latency).")]
+LoadWorkersOpt = Annotated[int | None, typer.Option(
+    "--load-workers", help="Local locust worker processes; 0 runs the load in one process (latency).")]
+LocustfileOpt = Annotated[Path | None, typer.Option("--locustfile", help="Your own locustfile (latency).")]
+DbUrlOpt = Annotated[str | None, typer.Option(
+    "--db-url", help="Database URL for live SQL capture (nplusone; password masked in output).")]
+DbLogOpt = Annotated[Path | None, typer.Option("--db-log", help="The database server's log file (nplusone).")]
+SqlLogOpt = Annotated[Path | None, typer.Option("--sql-log", help="A file of the service's SQL log lines (nplusone).")]
+VulnDbOpt = Annotated[Path | None, typer.Option(
+    "--vuln-db", help="Offline OSV advisory directory (dependencies).")]
+BaseRefOpt = Annotated[str | None, typer.Option(
+    "--base-ref", help="Git ref to compare against: diff coverage, migrations since (coverage, migrations).")]
+PythonOpt = Annotated[Path | None, typer.Option("--python", help="The repo's Python interpreter (coverage).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output; errors and the verdict only.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug lines and tracebacks.")]
 DefectsOpt = Annotated[str | None, typer.Option(
@@ -70,6 +86,10 @@ def run(url: UrlOpt = None, spec: SpecOpt = None, repo: RepoOpt = None, serve: S
         checks: ChecksOpt = None, skip: SkipOpt = None, config: ConfigOpt = None,
         output_dir: OutputDirOpt = None, format: FormatOpt = None, fail_on: FailOnOpt = None,
         header: HeaderOpt = None, read_only: ReadOnlyOpt = None, seed: SeedOpt = None,
+        baseline: BaselineOpt = None, load_duration: LoadDurationOpt = None, load_rate: LoadRateOpt = None,
+        load_workers: LoadWorkersOpt = None, locustfile: LocustfileOpt = None, db_url: DbUrlOpt = None,
+        db_log: DbLogOpt = None, sql_log: SqlLogOpt = None, vuln_db: VulnDbOpt = None,
+        base_ref: BaseRefOpt = None, python: PythonOpt = None,
         quiet: QuietOpt = False, verbose: VerboseOpt = False) -> None:
     """Audit a running service (--url or --serve) and/or its repo (--repo); write the report set."""
     options = {k: v for k, v in locals().items() if k not in ("quiet", "verbose")}
@@ -158,7 +178,7 @@ def _audit(options: dict[str, Any], *, quiet: bool, verbose: bool, serve: ServeS
             serve = ServeSpec(settings.serve, env={})
         elif not (settings.url or settings.repo):
             raise ConfigError("nothing to audit: give --url, --serve or --repo")
-        ui.redactor = Redactor(list(settings.header_dict().values()))
+        ui.redactor = Redactor(list(settings.header_dict().values()) + url_passwords(settings.db_url))
         renderers = load_renderers()
         check_formats(settings.format, renderers)
         prepare_output_dir(settings.output_dir)

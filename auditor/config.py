@@ -54,6 +54,18 @@ class Settings(_Strict):
     headers: list[str] = []           # "Name: value"; values are secrets, masked everywhere
     read_only: bool = False
     seed: int = 0
+    # Options of particular checks (they read them from AuditContext.settings; None = the check's default).
+    baseline: Path | None = None          # openapi: a previous report.json or an older spec
+    load_duration: float | None = pydantic.Field(None, gt=0)
+    load_rate: float | None = pydantic.Field(None, gt=0)
+    load_workers: int | None = pydantic.Field(None, ge=0)
+    locustfile: Path | None = None
+    db_url: str | None = None             # may hold a password: masked in every output
+    db_log: Path | None = None
+    sql_log: Path | None = None
+    vuln_db: Path | None = None
+    base_ref: str | None = None           # coverage/migrations: git ref to diff against
+    python: Path | None = None            # coverage: the repo's interpreter
     check_timeout: float = pydantic.Field(600.0, gt=0, description="deadline per check, seconds")
     serve_timeout: float = pydantic.Field(30.0, gt=0, description="how long --serve waits for the service")
     http: HttpSettings = HttpSettings()
@@ -79,7 +91,7 @@ class Settings(_Strict):
 
 
 # Keys whose file values are paths relative to the config file's directory.
-_FILE_RELATIVE = ("spec", "repo")
+_FILE_RELATIVE = ("spec", "repo", "baseline", "locustfile", "db_log", "sql_log", "vuln_db", "python")
 # Environment values that are lists: split on commas (headers on newlines: values may hold commas).
 _LIST_SEPARATORS = {"checks": ",", "skip": ",", "format": ",", "headers": "\n"}
 

@@ -6,6 +6,7 @@ Built-in and third-party checks register alike, through the entry-point group ``
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,10 +67,17 @@ class AuditContext:
     seed: int = 0
     progress: Callable[[str], None] = field(default=lambda message: None)
     settings: dict[str, Any] = field(default_factory=dict)  # core settings, read-only by convention
+    # Set by the runner on Ctrl-C or when the deadline passed: stop at once (end load, kill
+    # subprocesses, restore what was changed). The runner then waits a few seconds for the thread.
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""
         return max(0.0, self.deadline - time.monotonic())
+
+    def should_stop(self) -> bool:
+        """True once the audit was interrupted or the deadline passed."""
+        return self.stop.is_set() or time.monotonic() >= self.deadline
 
 
 @runtime_checkable

@@ -51,6 +51,10 @@ class Verdict(StrEnum):
     ERROR = "error"
 
 
+# How a verdict reads to a person (console, HTML banner, Markdown heading).
+VERDICT_WORDS = {Verdict.PASS: "READY", Verdict.FAIL: "NOT READY", Verdict.ERROR: "INCOMPLETE"}
+
+
 class Section(StrEnum):
     """The seven report sections a check can feed; "concerns" and "next steps" are derived."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 MASK = "***"
 # Header names whose values are secret even when the user did not pass them (e.g. seen in evidence).
@@ -53,3 +54,14 @@ class Redactor:
 def mask_headers(headers: dict[str, str] | Any) -> dict[str, str]:
     """Headers as shown in evidence: sensitive values masked whatever the redactor knows."""
     return {k: (MASK if k.lower() in SENSITIVE_HEADERS else v) for k, v in dict(headers).items()}
+
+
+def url_passwords(url: str | None) -> list[str]:
+    """The password of a URL such as postgresql://user:secret@host/db, as written and unquoted."""
+    if not url:
+        return []
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return []
+    return [password, unquote(password)] if password else []

@@ -7,9 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from auditor.model import Report, Verdict
+from auditor.model import VERDICT_WORDS, Report
 
-VERDICT_WORDS = {Verdict.PASS: "READY", Verdict.FAIL: "NOT READY", Verdict.ERROR: "INCOMPLETE"}
 TOP_FINDINGS = 5
 
 

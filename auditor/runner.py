@@ -93,7 +93,7 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
                         max_bytes=settings.http.max_bytes, max_redirects=settings.http.max_redirects) as http:
             if url:
                 _preflight(http, url)
-            target = Target(url=url, spec=settings.spec, repo=settings.repo)
+            target = Target(url=url, spec=settings.spec, repo=settings.repo, db_url=settings.db_url)
             artifacts = Artifacts(http, spec=settings.spec, service_log=service.log_path if service else None)
             with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
                 for cls in selected:
@@ -133,6 +133,7 @@ def _preflight(http: HttpClient, url: str) -> None:
         raise TargetUnreachable(f"target {url} is unreachable: {str(exc).split(': ', 1)[-1]}") from None
 
 
+STOP_GRACE_S = 5.0  # how long a stopped check may take to clean up (kill its load, restore settings)
 INTERRUPTED = "interrupted (Ctrl-C) before it finished"
 
 
@@ -180,9 +181,18 @@ def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: 
     worker = threading.Thread(target=target_fn, name=f"check-{cls.id}", daemon=True)
     with ui.working(f"running {cls.id}"):
         worker.start()
-        worker.join(settings.check_timeout)
+        try:
+            worker.join(settings.check_timeout)
+        except KeyboardInterrupt:
+            ctx.stop.set()  # let the check end its load / restore settings before the report is written
+            worker.join(STOP_GRACE_S)
+            raise
+        timed_out = worker.is_alive()
+        if timed_out:
+            ctx.stop.set()
+            worker.join(STOP_GRACE_S)
     elapsed = time.monotonic() - began
-    if worker.is_alive():
+    if timed_out:
         # A thread cannot be killed; it is a daemon, so it dies with the process. Its result is dropped.
         return _with_time(_not_run(cls, f"timed out after {settings.check_timeout:.0f} s"), elapsed)
     if "exc" in box:

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from auditor.model import OUTLINE, CheckResult, Finding, Report, Section, Severity, Status, Verdict
+from auditor.model import (OUTLINE, VERDICT_WORDS, CheckResult, Finding, Report, Section, Severity, Status,
+                           Verdict)
 
 # Relative link base of the check catalogue (one file per check, one anchor per rule id).
 CATALOGUE_BASE = "docs/checks/"
 
-VERDICT_WORDS = {Verdict.PASS: "READY", Verdict.FAIL: "NOT READY", Verdict.ERROR: "INCOMPLETE"}
 VERDICT_EMOJI = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.ERROR: "⚠️"}
 
 # Colour is never the only signal: every status has a word and a text icon beside its colour.

@@ -3,11 +3,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from auditor.artifacts import Artifacts
+from auditor.demo import demo_serve_spec
+from auditor.http import HttpClient
+from auditor.interface import AuditContext, CheckConfig, Target
+from auditor.service import ServiceProcess
 from tests.stub_server import StubServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -26,3 +34,31 @@ def run_audit_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | Non
     full_env = {k: v for k, v in full_env.items() if not k.startswith("AUDIT_") or (env and k in env)}
     return subprocess.run([sys.executable, "-m", "auditor", *args], cwd=cwd, env=full_env, text=True,
                           capture_output=True, timeout=timeout)
+
+
+@contextmanager
+def sample_service(log_dir: Path, defects: Sequence[str] = (), env: dict[str, str] | None = None,
+                   ) -> Iterator[ServiceProcess]:
+    """The bundled sample service on SQLite (migrated, seeded, SQL echo on), exactly as `audit demo`
+    starts it, on a free loopback port; its combined output in log_dir/service.log."""
+    serve, _repo = demo_serve_spec(list(defects))
+    service = ServiceProcess(serve.command, log_dir / "service.log", env={**serve.env, **(env or {})},
+                             cwd=serve.cwd)
+    service.start(60)
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def check_context(url: str | None, config: CheckConfig, tmp_path: Path, *, spec: str | None = None,
+                  repo: Path | None = None, db_url: str | None = None, service_log: Path | None = None,
+                  read_only: bool = True, seconds: float = 120, settings: dict[str, Any] | None = None,
+                  headers: dict[str, str] | None = None) -> AuditContext:
+    """An AuditContext as the runner builds it, for calling a check's run() directly in a test.
+    Close ctx.http when done (or use it as a context manager)."""
+    http = HttpClient(url, headers=headers or {}, read_only=read_only)
+    return AuditContext(target=Target(url=url, spec=spec, repo=repo, db_url=db_url), http=http,
+                        artifacts=Artifacts(http, spec=spec, service_log=service_log), config=config,
+                        tmp_dir=tmp_path, deadline=time.monotonic() + seconds, read_only=read_only,
+                        settings=settings or {})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,15 +52,7 @@ def good_routes() -> dict:
 
 
 def quick_stub(**kwargs: object) -> StubServer:
-    """tests/stub_server.py's server, tuned for many small requests."""
-    stub = StubServer(**kwargs)  # type: ignore[arg-type]
-    # It writes headers and body separately: without TCP_NODELAY every keep-alive answer waits ~40 ms
-    # for a delayed ACK, which would make health probes look slow.
-    stub._httpd.RequestHandlerClass.disable_nagle_algorithm = True
-    # Shut down in 50 ms rather than serve_forever's default 0.5 s poll.
-    stub._thread = threading.Thread(target=stub._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                    daemon=True)
-    return stub
+    return StubServer(**kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
