@@ -8,11 +8,14 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from auditor.http import HttpClient, RequestFailed
+
+if TYPE_CHECKING:
+    from auditor.service import ServiceProcess
 
 # Where services usually publish their OpenAPI document, most common first.
 SPEC_PATHS = (
@@ -37,10 +40,12 @@ class LoadedSpec:
 
 
 class Artifacts:
-    def __init__(self, http: HttpClient, *, spec: str | None, service_log: Path | None = None) -> None:
+    def __init__(self, http: HttpClient, *, spec: str | None, service_log: Path | None = None,
+                 service: ServiceProcess | None = None) -> None:
         self._http = http
         self._spec_arg = spec
-        self.service_log = service_log
+        self.service_log = service_log  # the combined stdout/stderr of a --serve'd service
+        self.service = service          # the --serve'd process itself (None for --url targets)
         self._spec: LoadedSpec | None = None
         self._spec_loaded = False
         self._spec_problem: str | None = None

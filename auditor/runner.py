@@ -94,7 +94,8 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
             if url:
                 _preflight(http, url)
             target = Target(url=url, spec=settings.spec, repo=settings.repo, db_url=settings.db_url)
-            artifacts = Artifacts(http, spec=settings.spec, service_log=service.log_path if service else None)
+            artifacts = Artifacts(http, spec=settings.spec, service_log=service.log_path if service else None,
+                                  service=service)
             with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
                 for cls in selected:
                     try:

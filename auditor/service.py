@@ -44,6 +44,7 @@ class ServiceProcess:
     _proc: subprocess.Popen[bytes] | None = None
     _log: Any = None
     started_s: float = 0.0
+    _outcome: dict[str, Any] | None = None
 
     @property
     def url(self) -> str:
@@ -87,9 +88,10 @@ class ServiceProcess:
                            f"{self._tail_note()}")
 
     def stop(self) -> dict[str, Any]:
-        """Stop it; returns what happened (recorded in the report)."""
+        """Stop it; returns what happened (recorded in the report). A second call returns the first
+        call's outcome (a check may stop the service itself, e.g. to measure shutdown)."""
         if self._proc is None:
-            return {}
+            return self._outcome or {}
         began = time.monotonic()
         graceful = True
         if self._proc.poll() is None:
@@ -112,6 +114,7 @@ class ServiceProcess:
             "exit_code": self._proc.returncode,
         }
         self._proc = None
+        self._outcome = outcome
         return outcome
 
     def _signal(self, sig: signal.Signals) -> None:
