@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import pydantic
 
-from auditor.model import Outcome, Section
+from auditor.model import CheckResult, Outcome, Section
 
 if TYPE_CHECKING:
     from auditor.artifacts import Artifacts
@@ -70,6 +70,10 @@ class AuditContext:
     # Set by the runner on Ctrl-C or when the deadline passed: stop at once (end load, kill
     # subprocesses, restore what was changed). The runner then waits a few seconds for the thread.
     stop: threading.Event = field(default_factory=threading.Event)
+    # Results of the checks that ran before this one in this audit, by id (report order: health,
+    # openapi, latency, nplusone, security, ...). Lets a check refer to another's finding instead of
+    # repeating it; a check must still work when the other was not selected.
+    earlier: dict[str, CheckResult] = field(default_factory=dict)
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""

@@ -100,7 +100,7 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
                 for cls in selected:
                     try:
                         result = _run_one(cls, configs[cls.id], settings, target, http, artifacts,
-                                          read_only, Path(tmp), ui)
+                                          read_only, Path(tmp), ui, {r.id: r for r in results})
                     except KeyboardInterrupt:
                         # Stop at once, but keep what was measured: the report is still written.
                         results.extend(_not_run(c, INTERRUPTED) for c in selected[len(results):])
@@ -159,7 +159,8 @@ def _unmet_need(cls: type[Check], target: Target, artifacts: Artifacts, settings
 
 
 def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: Target, http: HttpClient,
-             artifacts: Artifacts, read_only: bool, tmp: Path, ui: ConsoleUI) -> CheckResult:
+             artifacts: Artifacts, read_only: bool, tmp: Path, ui: ConsoleUI,
+             earlier: dict[str, CheckResult]) -> CheckResult:
     began = time.monotonic()
     unmet = _unmet_need(cls, target, artifacts, settings)
     if unmet:
@@ -169,7 +170,7 @@ def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: 
     ctx = AuditContext(target=target, http=http, artifacts=artifacts, config=config, tmp_dir=check_tmp,
                        deadline=began + settings.check_timeout, read_only=read_only, seed=settings.seed,
                        progress=lambda message: ui.debug(f"{cls.id}: {message}"),
-                       settings=settings.model_dump(exclude={"headers", "check_sections"}))
+                       settings=settings.model_dump(exclude={"headers", "check_sections"}), earlier=earlier)
     box: dict[str, Any] = {}
 
     def target_fn() -> None:
