@@ -1,0 +1,211 @@
+"""The audited repo's Python environment and test command: which interpreter, what is installed in it,
+how the tests are run, what the repo's own coverage config says. Reads files only; the one probe that
+asks the interpreter what it has runs in a bounded subprocess."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+import shlex
+import sys
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checks.coverage.proc import clean_env, run_bounded
+
+SKIP_DIRS = {".git", ".hg", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "__pycache__", "build",
+             "dist", "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", "htmlcov"}
+MAX_SOURCES = 20_000
+PROBE_TIMEOUT_S = 60
+PROBE_MODULES = ("coverage", "pytest", "greenlet", "gevent", "eventlet", "django")
+# Imports that put code in greenlets, which coverage.py only follows with concurrency = greenlet/gevent/...
+_GREENLET_IMPORT = re.compile(
+    r"^\s*(?:from|import)\s+(gevent|eventlet|greenlet|sqlalchemy\.ext\.asyncio)\b", re.M)
+
+
+class EnvironmentError_(Exception):
+    """The repo's environment cannot run the tests; one line."""
+
+
+def iter_sources(repo: Path, suffix: str = ".py") -> Iterator[Path]:
+    """The repo's own source files (virtualenvs, caches and build output left out), bounded in number."""
+    count = 0
+    for root, dirs, files in os.walk(repo):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            if name.endswith(suffix):
+                count += 1
+                if count > MAX_SOURCES:
+                    return
+                yield Path(root) / name
+
+
+def newest_source_mtime(repo: Path) -> float:
+    newest = 0.0
+    for path in iter_sources(repo):
+        try:
+            newest = max(newest, path.stat().st_mtime)
+        except OSError:
+            continue
+    return newest
+
+
+def find_python(repo: Path, configured: str | Path | None) -> tuple[Path, str]:
+    """(interpreter, why this one): --python, else the repo's .venv/venv (or the git work tree's when the
+    repo is a subdirectory of it), else the interpreter the auditor runs in."""
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.exists():
+            raise EnvironmentError_(f"--python {configured}: no such file")
+        return path, "--python"
+    for base in _ancestors_to_worktree(repo):
+        for name in (".venv", "venv"):
+            for candidate in (base / name / "bin" / "python", base / name / "Scripts" / "python.exe"):
+                if candidate.exists():
+                    return candidate, f"the virtualenv {candidate.parent.parent}"
+    return Path(sys.executable), "the auditor's own interpreter (no .venv/venv in the repo and no --python)"
+
+
+def _ancestors_to_worktree(repo: Path) -> list[Path]:
+    """The repo dir, then its parents up to the git work tree's top (a monorepo keeps its venv there)."""
+    out = [repo]
+    current = repo.resolve()
+    while not (current / ".git").exists() and current.parent != current and len(out) < 6:
+        current = current.parent
+        out.append(current)
+    return out if (out[-1] / ".git").exists() else [repo]
+
+
+def probe(python: Path, tmp: Path, should_stop) -> dict[str, str | None]:  # noqa: ANN001
+    """{module: version or "" when installed, None when not} for PROBE_MODULES, asked of the interpreter."""
+    script = ("import importlib.util as u, importlib.metadata as m, json, sys\n"
+              "out = {}\n"
+              f"for name in {PROBE_MODULES!r}:\n"
+              "    if u.find_spec(name) is None: out[name] = None; continue\n"
+              "    try: out[name] = m.version(name)\n"
+              "    except Exception: out[name] = ''\n"
+              "out['python'] = sys.version.split()[0]\n"
+              "print('PROBE' + json.dumps(out))\n")
+    result = run_bounded([str(python), "-I", "-c", script], cwd=tmp, env=clean_env(), timeout_s=PROBE_TIMEOUT_S,
+                         log_path=tmp / "probe.log", should_stop=should_stop)
+    for line in result.output.splitlines():
+        if line.startswith("PROBE"):
+            return json.loads(line[5:])
+    raise EnvironmentError_(f"the interpreter {python} does not run: {result.last_line() or 'no output'}")
+
+
+@dataclass
+class RepoCoverageConfig:
+    """What the repo's own coverage.py configuration sets (only the keys the audit must know about)."""
+
+    source: bool = False
+    concurrency: list[str] = field(default_factory=list)
+    file: str | None = None
+
+
+def repo_coverage_config(repo: Path) -> RepoCoverageConfig:
+    """Read like coverage.py does: .coveragerc, then setup.cfg / tox.ini [coverage:run], then
+    pyproject.toml [tool.coverage.run]; the first file that has a coverage section wins."""
+    rc = repo / ".coveragerc"
+    for path, prefix in ((rc, ""), (repo / "setup.cfg", "coverage:"), (repo / "tox.ini", "coverage:")):
+        if not path.is_file():
+            continue
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            continue
+        section = f"{prefix}run"
+        if path == rc or parser.has_section(section):
+            get = (lambda key: parser.get(section, key, fallback="")) if parser.has_section(section) else (lambda key: "")
+            return RepoCoverageConfig(source=bool(get("source").strip() or get("source_pkgs").strip()),
+                                      concurrency=re.split(r"[\s,]+", get("concurrency").strip()) if get("concurrency").strip() else [],
+                                      file=path.name)
+    pyproject = repo / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            run = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("coverage", {}).get("run", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+            run = {}
+        if run:
+            concurrency = run.get("concurrency", [])
+            return RepoCoverageConfig(source=bool(run.get("source") or run.get("source_pkgs")),
+                                      concurrency=[concurrency] if isinstance(concurrency, str) else list(concurrency),
+                                      file="pyproject.toml")
+    return RepoCoverageConfig()
+
+
+def greenlet_libraries(repo: Path) -> list[str]:
+    """The greenlet-based libraries the repo's code imports (a regex over import lines is enough here and
+    much cheaper than parsing every file)."""
+    found: set[str] = set()
+    for path in iter_sources(repo):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for name in _GREENLET_IMPORT.findall(text):
+            found.add("greenlet" if name in ("greenlet", "sqlalchemy.ext.asyncio") else name)
+    return sorted(found)
+
+
+@dataclass
+class TestCommand:
+    kind: str                 # "module" (python -m X) or "script" (python FILE)
+    target: str               # the module or the script
+    args: list[str]
+    text: str                 # as configured / detected, for the report
+
+    @property
+    def is_pytest(self) -> bool:
+        return self.kind == "module" and self.target == "pytest"
+
+    @property
+    def is_unittest_style(self) -> bool:
+        return (self.kind == "script" and Path(self.target).name == "manage.py") or \
+            (self.kind == "module" and self.target == "unittest")
+
+
+def has_pytest_config(repo: Path) -> bool:
+    if (repo / "pytest.ini").is_file() or (repo / "conftest.py").is_file():
+        return True
+    for name, marker in (("pyproject.toml", "[tool.pytest"), ("setup.cfg", "[tool:pytest]"), ("tox.ini", "[pytest]")):
+        path = repo / name
+        try:
+            if path.is_file() and marker in path.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_command(repo: Path, configured: str | None) -> TestCommand:
+    """The configured command, parsed; else `manage.py test` for a Django project without pytest config,
+    else pytest."""
+    if configured is None:
+        if (repo / "manage.py").is_file() and not has_pytest_config(repo):
+            return TestCommand("script", "manage.py", ["test"], "python manage.py test")
+        return TestCommand("module", "pytest", [], "pytest")
+    try:
+        words = shlex.split(configured)
+    except ValueError as exc:
+        raise EnvironmentError_(f"[tool.auditor.coverage] command: {exc}") from None
+    if not words:
+        raise EnvironmentError_("[tool.auditor.coverage] command is empty")
+    first = Path(words[0]).name
+    if first in ("pytest", "py.test"):
+        return TestCommand("module", "pytest", words[1:], configured)
+    if first.startswith("python"):
+        words = words[1:]
+        if len(words) >= 2 and words[0] == "-m":
+            return TestCommand("module", words[1], words[2:], configured)
+        if words and words[0].endswith(".py"):
+            return TestCommand("script", words[0], words[1:], configured)
+    elif words[0].endswith(".py"):
+        return TestCommand("script", words[0], words[1:], configured)
+    raise EnvironmentError_(f"[tool.auditor.coverage] command {configured!r}: expected \"pytest ...\", "
+                            "\"python -m MODULE ...\" or \"python SCRIPT.py ...\" (it runs under coverage run)")

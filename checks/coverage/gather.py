@@ -1,0 +1,206 @@
+"""Gather: coverage data and test outcomes, either from fresh data already in the repo or by running the
+repo's tests under coverage in its own environment (a bounded subprocess; every file it writes goes to
+the check's temp dir, none into the repo)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checks.coverage import environment
+from checks.coverage.config import CoverageConfig
+from checks.coverage.data import CoverageData, DataError, parse_json_report, parse_xml_report
+from checks.coverage.environment import EnvironmentError_, TestCommand
+from checks.coverage.junit import ResultsError, TestOutcome, parse_junit, parse_unittest_output
+from checks.coverage.proc import ProcResult, clean_env, run_bounded
+
+EXISTING_DATA = ("coverage.json", "coverage.xml", ".coverage")
+EXISTING_RESULTS = ("junit.xml", "report.xml", "test-results.xml", "pytest.xml", "junit/junit.xml")
+REPORT_TIMEOUT_S = 120
+RESERVE_S = 20  # kept back from the deadline for the coverage report and judging
+
+
+class GatherError(Exception):
+    """The check cannot produce a figure; one line (becomes status "error")."""
+
+
+@dataclass
+class Gathered:
+    data: CoverageData | None = None
+    tests: TestOutcome | None = None
+    origin: str = ""                       # "fresh coverage.json in the repo" / "tests run under coverage"
+    python: str = ""
+    python_source: str = ""
+    command: str = ""
+    run: ProcResult | None = None
+    concurrency: list[str] = field(default_factory=list)    # what the audit ran with (added by it)
+    greenlet_libraries: list[str] = field(default_factory=list)
+    repo_concurrency: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    no_tests: bool = False
+    timed_out: bool = False
+    stale: list[str] = field(default_factory=list)          # existing data files ignored as stale
+
+
+def fresh_existing(repo: Path) -> tuple[list[Path], list[str]]:
+    """Existing coverage data newer than every source file (fresh), and the names of stale ones."""
+    present = [repo / name for name in EXISTING_DATA if (repo / name).is_file()]
+    if not present:
+        return [], []
+    newest = environment.newest_source_mtime(repo)
+    fresh = [p for p in present if p.stat().st_mtime > newest]
+    return fresh, [p.name for p in present if p not in fresh]
+
+
+def from_existing(path: Path, repo: Path, tmp: Path, should_stop: Callable[[], bool]) -> Gathered:
+    if path.name == "coverage.json":
+        data = parse_json_report(path, repo, origin=path.name)
+    elif path.name == "coverage.xml":
+        data = parse_xml_report(path, repo)
+    else:
+        data = _report_data_file(Path(sys.executable), ["-I"], path, repo, tmp, should_stop, origin=path.name)
+    got = Gathered(data=data, origin=f"fresh {path.name} found in the repo (newer than every source file)")
+    for name in EXISTING_RESULTS:
+        results = repo / name
+        if results.is_file() and results.stat().st_mtime >= path.stat().st_mtime - 3600:
+            try:
+                got.tests = parse_junit(results)
+                got.tests.origin = name
+            except ResultsError as exc:
+                got.notes.append(str(exc))
+            break
+    return got
+
+
+def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, timeout_s: float,
+              should_stop: Callable[[], bool], progress: Callable[[str], None]) -> Gathered:
+    python, why = environment.find_python(repo, settings.get("python"))
+    command = environment.test_command(repo, config.command)
+    got = Gathered(origin="tests run under coverage by the audit", python=str(python), python_source=why,
+                   command=command.text)
+    progress(f"probing {python}")
+    installed = environment.probe(python, tmp, should_stop)
+    if installed.get("coverage") is None:
+        raise GatherError(f"coverage.py is not installed in the repo's environment ({python}, {why}): "
+                          "install it there (pip install coverage) or pass --python")
+    if command.is_pytest and installed.get("pytest") is None:
+        raise GatherError(f"pytest is not installed in the repo's environment ({python}): install it there, "
+                          "pass --python, or set [tool.auditor.coverage] command")
+    repo_config = environment.repo_coverage_config(repo)
+    got.repo_concurrency = repo_config.concurrency
+    got.greenlet_libraries = environment.greenlet_libraries(repo)
+    got.concurrency = _concurrency(got.greenlet_libraries, repo_config.concurrency, installed)
+
+    data_file = tmp / "coverage.data"
+    junit = tmp / "junit.xml"
+    argv = [str(python), "-m", "coverage", "run", f"--data-file={data_file}"]
+    if config.source:
+        argv.append("--source=" + ",".join(str((repo / s).resolve()) for s in config.source))
+    elif not repo_config.source:
+        argv.append(f"--source={repo.resolve()}")
+    if config.omit:
+        argv.append("--omit=" + ",".join(config.omit))
+    if got.concurrency:
+        argv.append("--concurrency=" + ",".join(got.concurrency))
+    cwd = import_root(repo)
+    argv += _command_argv(command, junit)
+    if cwd != repo and command.is_pytest and not command.args:
+        argv.append(str(repo))  # run from the import root, collect only the repo's tests
+    progress(f"running {command.text} under coverage (timeout {timeout_s:.0f} s)")
+    env = clean_env(config.env)
+    got.run = run_bounded(argv, cwd=cwd, env=env, timeout_s=timeout_s, log_path=tmp / "tests.log",
+                          should_stop=should_stop)
+    if got.run.stopped:
+        raise GatherError("stopped before the test run finished")
+    if got.run.timed_out:
+        got.timed_out = True
+        return got
+    if got.run.returncode == 127:
+        raise GatherError(got.run.output.strip())
+    got.tests = _outcome(command, got.run, junit)
+    if command.is_pytest and got.run.returncode == 5:
+        got.no_tests = True
+    elif command.is_pytest and got.run.returncode in (3, 4) or (command.is_pytest and got.tests is None):
+        raise GatherError(f"the test command failed before running tests (exit {got.run.returncode}): "
+                          f"{_problem_line(got.run)}")
+    if got.tests is not None and got.tests.total == 0:
+        got.no_tests = True
+    if not data_file.exists():
+        if got.no_tests:
+            return got
+        raise GatherError(f"the test run wrote no coverage data (exit {got.run.returncode}): {_problem_line(got.run)}")
+    progress("writing the coverage report")
+    got.data = _report_data_file(python, [], data_file, repo, tmp, should_stop, origin="coverage run", cwd=cwd)
+    return got
+
+
+def import_root(repo: Path) -> Path:
+    """Where the tests must run from: the repo itself, or, when the repo is a package directory (it has an
+    __init__.py, like the demo's sample_service), the first parent that is not a package: running inside a
+    package puts its modules first on sys.path, where a module named like the stdlib's (logging.py)
+    would shadow it."""
+    current = repo
+    while (current / "__init__.py").is_file() and current.parent != current:
+        current = current.parent
+    return current
+
+
+def _concurrency(libraries: list[str], repo_setting: list[str], installed: dict) -> list[str]:
+    """The --concurrency the audit adds: greenlet-based code is measured with its library so the figure
+    is right; nothing when the repo's config already names one, or none of its libraries is installed."""
+    if repo_setting or not libraries:
+        return []
+    usable = [lib for lib in libraries if installed.get(lib) is not None]
+    return ["thread", usable[0]] if usable else []
+
+
+def _command_argv(command: TestCommand, junit: Path) -> list[str]:
+    if command.kind == "module":
+        argv = ["-m", command.target, *command.args]
+    else:
+        argv = [command.target, *command.args]
+    if command.is_pytest:
+        # No .pytest_cache in the repo; results as JUnit XML in the temp dir (names of failing tests).
+        argv += ["-p", "no:cacheprovider", f"--junitxml={junit}", "-o", "junit_family=xunit2"]
+    return argv
+
+
+def _outcome(command: TestCommand, run: ProcResult, junit: Path) -> TestOutcome | None:
+    if junit.is_file():
+        try:
+            return parse_junit(junit)
+        except ResultsError:
+            pass
+    return parse_unittest_output(run.output)
+
+
+def _problem_line(run: ProcResult) -> str:
+    """The most telling line of a failed run: an error line if there is one, else the last line."""
+    lines = [line.strip() for line in run.output.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith(("ERROR", "E ", "ModuleNotFoundError", "ImportError", "SyntaxError", "error:",
+                            "No module named", "Traceback")) or "Error:" in line:
+            return line[:300]
+    return (lines[-1] if lines else "no output")[:300]
+
+
+def _report_data_file(python: Path, flags: list[str], data_file: Path, repo: Path, tmp: Path,
+                      should_stop: Callable[[], bool], *, origin: str, cwd: Path | None = None) -> CoverageData:
+    """coverage.py's own JSON report of a data file (run in the repo dir, so its [report] config and
+    relative paths apply); coverage.py computes the total, the audit only reads it."""
+    out = tmp / f"report-{os.getpid()}-{data_file.name.strip('.')}.json"
+    result = run_bounded([str(python), *flags, "-m", "coverage", "json", f"--data-file={data_file}", "-o", str(out),
+                          "--ignore-errors", "-q"], cwd=cwd or repo, env=clean_env(), timeout_s=REPORT_TIMEOUT_S,
+                         log_path=tmp / "report.log", should_stop=should_stop)
+    if not out.is_file():
+        line = result.last_line() or f"exit {result.returncode}"
+        if "No data to report" in result.output:
+            raise GatherError(f"{origin}: no data to report (nothing under the measured source ran)")
+        raise GatherError(f"coverage could not report {data_file.name} ({origin}): {line}")
+    try:
+        return parse_json_report(out, repo, origin=origin, base=cwd or repo)
+    except DataError as exc:
+        raise GatherError(str(exc)) from None
