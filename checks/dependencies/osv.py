@@ -1,0 +1,298 @@
+"""OSV records (https://ossf.github.io/osv-schema/) read from a local directory and matched with
+`packaging`, for auditing without network.
+
+Layouts accepted: pypa/advisory-database (vulns/<package>/PYSEC-*.yaml), OSV's per-ecosystem export
+(one JSON file per record, or the all.zip it is published as), or any folder of .json/.yaml/.yml records.
+A record that cannot be read is reported (DEP030) and left out; it never stops the audit.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from packaging.version import InvalidVersion, Version
+
+from checks.dependencies import severity as severity_mod
+from checks.dependencies.model import Vulnerability, normalise
+
+ECOSYSTEM = "pypi"  # compared case-insensitively; "PyPI" in the schema
+SUFFIXES = (".json", ".yaml", ".yml")
+
+
+class MalformedRecord(Exception):
+    """A record that is not a usable OSV object; the message is one line."""
+
+
+@dataclass
+class Range:
+    events: list[tuple[Version, str]]      # (version, "introduced" | "fixed" | "last_affected"), sorted
+
+
+@dataclass
+class Affected:
+    key: str                               # PEP 503 name
+    versions: frozenset[Version]           # explicit affected versions
+    ranges: list[Range]
+
+
+@dataclass
+class Record:
+    id: str
+    aliases: tuple[str, ...]
+    summary: str
+    affected: list[Affected]
+    severity: Any                          # (Severity | None, score | None, label)
+    source: str                            # file it came from, for messages
+
+
+@dataclass
+class Database:
+    path: Path
+    index: dict[str, list[Record]] = field(default_factory=dict)   # PEP 503 name → records
+    files: int = 0
+    records: int = 0          # PyPI records indexed
+    withdrawn: int = 0
+    other_ecosystems: int = 0
+    malformed: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+    complete: bool = True
+
+
+def load(path: Path, *, max_bytes: int = 5_000_000, should_stop: Callable[[], bool] = lambda: False) -> Database:
+    """Every record under ``path``; raises OSError (one line) when the directory itself is unusable."""
+    if not path.is_dir():
+        raise OSError(f"vulnerability database {path} is not a directory")
+    db = Database(path)
+    for name, raw in _documents(path, max_bytes, db):
+        if should_stop():
+            db.complete = False
+            break
+        db.files += 1
+        try:
+            data = _decode(name, raw)
+            record = parse_record(data, name)
+        except MalformedRecord as exc:
+            db.malformed.append((name, str(exc)))
+            continue
+        if record is None:
+            db.withdrawn += 1
+            continue
+        if not record.affected:
+            db.other_ecosystems += 1
+            continue
+        db.records += 1
+        for key in {a.key for a in record.affected}:
+            db.index.setdefault(key, []).append(record)
+    return db
+
+
+def _documents(root: Path, max_bytes: int, db: Database) -> Iterator[tuple[str, bytes]]:
+    """(name relative to the database, bytes) of every candidate record, zip members included.
+    Symlinks are not followed out of the database directory."""
+    resolved = root.resolve()
+    for file in sorted(root.rglob("*")):
+        rel = file.relative_to(root).as_posix()
+        if any(part.startswith(".") for part in file.relative_to(root).parts):
+            continue  # .git and other hidden folders of a checkout
+        try:
+            if not file.is_file():
+                continue
+            if not file.resolve().is_relative_to(resolved):
+                db.malformed.append((rel, "symlink to a file outside the database: not read"))
+                continue
+            size = file.stat().st_size
+            if file.suffix.lower() == ".zip":
+                yield from _zip_members(file, rel, max_bytes, db)
+                continue
+            if file.suffix.lower() not in SUFFIXES:
+                continue
+            if size > max_bytes:
+                db.malformed.append((rel, f"{size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit: not read"))
+                continue
+            yield rel, file.read_bytes()
+        except OSError as exc:
+            db.malformed.append((rel, f"cannot be read: {exc.strerror or exc}"))
+
+
+def _zip_members(file: Path, rel: str, max_bytes: int, db: Database) -> Iterator[tuple[str, bytes]]:
+    try:
+        with zipfile.ZipFile(file) as archive:
+            for info in archive.infolist():
+                name = f"{rel}!{info.filename}"
+                if info.is_dir() or not info.filename.lower().endswith(SUFFIXES):
+                    continue
+                if info.file_size > max_bytes:  # declared size: a zip bomb is refused before reading
+                    db.malformed.append((name, "over the size limit: not read"))
+                    continue
+                yield name, archive.read(info)[: max_bytes + 1]
+    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+        db.malformed.append((rel, f"not a readable zip archive: {exc}"))
+
+
+def _decode(name: str, raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MalformedRecord("not UTF-8") from None
+    try:
+        if name.lower().endswith(".json"):
+            return json.loads(text)
+        return yaml.safe_load(text)  # safe_load: a record is data, never constructed objects
+    except json.JSONDecodeError as exc:
+        raise MalformedRecord(f"invalid JSON: {exc.msg} (line {exc.lineno})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise MalformedRecord(f"invalid YAML: {getattr(exc, 'problem', None) or 'syntax error'}{where}") from None
+
+
+def parse_record(data: Any, source: str = "") -> Record | None:
+    """A Record keeping only its PyPI packages; None when withdrawn. Raises MalformedRecord."""
+    if not isinstance(data, dict):
+        raise MalformedRecord("not an OSV object (expected a mapping)")
+    vuln_id = data.get("id")
+    if not isinstance(vuln_id, str) or not vuln_id.strip():
+        raise MalformedRecord("no id")
+    if data.get("withdrawn"):
+        return None
+    affected_raw = data.get("affected")
+    if not isinstance(affected_raw, list):
+        raise MalformedRecord(f"{vuln_id}: no affected list")
+    aliases = data.get("aliases") or []
+    if not isinstance(aliases, list):
+        raise MalformedRecord(f"{vuln_id}: aliases is not a list")
+    affected: list[Affected] = []
+    pypi_raw: list[dict[str, Any]] = []
+    for item in affected_raw:
+        package = item.get("package") if isinstance(item, dict) else None
+        if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+            raise MalformedRecord(f"{vuln_id}: an affected entry without package.name")
+        if str(package.get("ecosystem", "")).split(":")[0].lower() != ECOSYSTEM:
+            continue
+        affected.append(_affected(vuln_id, normalise(package["name"]), item))
+        pypi_raw.append(item)
+    summary = data.get("summary") or data.get("details") or ""
+    return Record(id=vuln_id.strip(), aliases=tuple(str(a) for a in aliases if a),
+                  summary=" ".join(str(summary).split())[:300], affected=affected,
+                  severity=severity_mod.rate(data, pypi_raw), source=source)
+
+
+def _affected(vuln_id: str, key: str, item: dict[str, Any]) -> Affected:
+    versions: set[Version] = set()
+    raw_versions = item.get("versions") or []
+    if not isinstance(raw_versions, list):
+        raise MalformedRecord(f"{vuln_id}: versions is not a list")
+    for raw in raw_versions:
+        try:
+            versions.add(Version(str(raw)))
+        except InvalidVersion:
+            continue  # a non-PEP 440 release string can never equal a pinned PEP 440 version
+    ranges: list[Range] = []
+    raw_ranges = item.get("ranges") or []
+    if not isinstance(raw_ranges, list):
+        raise MalformedRecord(f"{vuln_id}: ranges is not a list")
+    for raw_range in raw_ranges:
+        if not isinstance(raw_range, dict):
+            raise MalformedRecord(f"{vuln_id}: a range is not a mapping")
+        if raw_range.get("type") not in ("ECOSYSTEM", "SEMVER"):
+            continue  # GIT ranges name commits, not releases
+        events: list[tuple[Version, str]] = []
+        for event in raw_range.get("events") or []:
+            if not isinstance(event, dict) or len(event) != 1:
+                raise MalformedRecord(f"{vuln_id}: an event must have exactly one of introduced/fixed/last_affected")
+            (kind, value), = event.items()
+            if kind == "limit":
+                continue
+            if kind not in ("introduced", "fixed", "last_affected"):
+                raise MalformedRecord(f"{vuln_id}: unknown range event {kind!r}")
+            try:
+                events.append((Version(str(value)), kind))
+            except InvalidVersion:
+                raise MalformedRecord(f"{vuln_id}: {kind} version {str(value)[:40]!r} is not a PEP 440 version") from None
+        if not any(kind == "introduced" for _, kind in events):
+            # The schema requires one; reading its absence as "since the beginning" flags more, never less.
+            events.append((Version("0"), "introduced"))
+        # Sorted by version; at one version "introduced" comes first, so introduced X, fixed X is empty.
+        events.sort(key=lambda e: (e[0], e[1] != "introduced"))
+        ranges.append(Range(events))
+    return Affected(key=key, versions=frozenset(versions), ranges=ranges)
+
+
+def affects(affected: Affected, version: Version) -> tuple[bool, list[Version]]:
+    """Whether ``version`` is affected, and the fixed versions above it (the upgrade targets).
+
+    The OSV evaluation: walk a range's events in version order; an introduced at or below the version
+    opens the vulnerable interval, a fixed at or below it (or a last_affected below it) closes it."""
+    hit = version in affected.versions
+    fixed_above: list[Version] = []
+    for rng in affected.ranges:
+        vulnerable = False
+        for at, kind in rng.events:
+            if kind == "introduced" and version >= at:
+                vulnerable = True
+            elif kind == "fixed" and version >= at:
+                vulnerable = False
+            elif kind == "last_affected" and version > at:
+                vulnerable = False
+        if vulnerable:
+            hit = True
+        fixed_above += [at for at, kind in rng.events if kind == "fixed" and at > version]
+    return hit, sorted(set(fixed_above)) if hit else []
+
+
+def match(db: Database, key: str, version: str) -> list[Vulnerability]:
+    """The advisories affecting ``key==version``, aliases merged (a PYSEC record and the GHSA record it
+    aliases are one vulnerability). Raises InvalidVersion for a non-PEP 440 pin."""
+    parsed = Version(version)
+    hits: list[tuple[Record, list[Version]]] = []
+    for record in db.index.get(key, []):
+        affected_any = False
+        fixed: list[Version] = []
+        for item in record.affected:
+            if item.key != key:
+                continue
+            hit, fix = affects(item, parsed)
+            if hit:
+                affected_any = True
+                fixed += fix
+        if affected_any:
+            hits.append((record, fixed))
+    return _merge_aliases(hits)
+
+
+def _merge_aliases(hits: list[tuple[Record, list[Version]]]) -> list[Vulnerability]:
+    groups: list[dict[str, Any]] = []
+    for record, fixed in sorted(hits, key=lambda h: _id_rank(h[0].id)):
+        names = {record.id, *record.aliases}
+        group = next((g for g in groups if g["names"] & names), None)
+        if group is None:
+            group = {"records": [], "names": set(), "fixed": set()}
+            groups.append(group)
+        group["records"].append(record)
+        group["names"] |= names
+        group["fixed"] |= set(fixed)
+    out: list[Vulnerability] = []
+    for group in groups:
+        primary = group["records"][0]
+        rated = [r.severity for r in group["records"] if r.severity[0] is not None]
+        sev, score, label = max(rated, key=lambda s: (s[0].rank, s[1] or 0)) if rated else (None, None, "")
+        out.append(Vulnerability(
+            id=primary.id,
+            aliases=tuple(sorted(group["names"] - {primary.id}, key=_id_rank)),
+            fixed=tuple(str(v) for v in sorted(group["fixed"])),
+            summary=next((r.summary for r in group["records"] if r.summary), ""),
+            severity=sev, score=score, rating=label))
+    return sorted(out, key=lambda v: _id_rank(v.id))
+
+
+def _id_rank(vuln_id: str) -> tuple[int, str]:
+    """Which id names a merged group: the PyPI database's own (PYSEC), then GHSA, then CVE, then others."""
+    for rank, prefix in enumerate(("PYSEC-", "GHSA-", "CVE-")):
+        if vuln_id.startswith(prefix):
+            return rank, vuln_id
+    return 3, vuln_id

@@ -1,0 +1,78 @@
+"""The dependencies check's rule catalogue: every rule id, its title, default severity and remediation.
+Findings are built from it and docs/checks/dependencies.md mirrors it (a test keeps them in step).
+
+Rule ids are stable: never renumber, only add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.model import Finding, Severity, fingerprint
+
+DOCS = "docs/checks/dependencies.md"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: Severity
+    remediation: str
+
+
+_RULES = (
+    # Vulnerable dependencies.
+    Rule("DEP001", "Vulnerable dependency with a fix available", Severity.HIGH,
+         "Upgrade the package to a fixed version (the lowest one listed that your code supports) in every "
+         "manifest and lock file that pins it, re-lock, and redeploy. If the vulnerable code path is "
+         "provably unused, record the accepted risk with an expiry in the audit's ignore file instead."),
+    Rule("DEP002", "Vulnerable dependency with no fixed version", Severity.MEDIUM,
+         "No release fixes this advisory yet. Read the advisory for mitigations (configuration, input "
+         "validation, disabling the affected feature), consider replacing the package, and watch the "
+         "advisory for a fix. Severity follows the advisory's CVSS score where it has one."),
+    # What could not be audited.
+    Rule("DEP010", "Unpinned dependency (not audited)", Severity.LOW,
+         "Only an exact version can be checked against advisories, and only an exact version deploys "
+         "reproducibly. Pin it (name==version) or commit a lock file (uv.lock, poetry.lock, Pipfile.lock, "
+         "pylock.toml, or a pip-compile'd requirements.txt) that pins it."),
+    Rule("DEP011", "Unparsable requirement", Severity.MEDIUM,
+         "The line is not a valid PEP 508 requirement or pip option, so pip would reject it too, and "
+         "the dependency it meant was not audited. Fix the line (name[extras] specifier ; marker)."),
+    Rule("DEP012", "Unreadable dependency manifest", Severity.MEDIUM,
+         "The manifest or lock file could not be read (not UTF-8, not valid TOML/JSON, too large, or a "
+         "symlink leaving the repository), so none of its dependencies were audited. Regenerate the lock "
+         "file with its tool, or fix the file."),
+    Rule("DEP020", "Dependencies not audited", Severity.MEDIUM,
+         "The vulnerability source could not check these packages (no network, the service did not know "
+         "them, or the source failed), so nothing is known about them: this is not a pass. Run the audit "
+         "where PyPI/OSV is reachable, or give an offline OSV database with --vuln-db DIR (for example "
+         "a checkout of github.com/pypa/advisory-database, or OSV's PyPI export unpacked)."),
+    Rule("DEP030", "Malformed vulnerability records", Severity.LOW,
+         "Some records of the offline OSV database could not be read and were left out, so advisories "
+         "may be missing. Re-download the database; each record must be an OSV JSON or YAML object with "
+         "an id and affected[].package.{ecosystem,name}."),
+)
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+
+def make_finding(rule_id: str, message: str, location: dict[str, Any], *, evidence: str = "",
+                 severity: Severity | None = None, title: str | None = None, key: str = "",
+                 stable_location: dict[str, Any] | None = None) -> Finding:
+    """A Finding for ``rule_id`` with the catalogue's title, severity and remediation.
+
+    The fingerprint comes from ``stable_location`` (default ``location``) and ``key``: a vulnerable
+    package keeps its fingerprint when lines move or the pin changes to another vulnerable version."""
+    rule = RULES[rule_id]
+    return Finding(
+        rule_id=rule.id,
+        severity=severity or rule.severity,
+        title=title or rule.title,
+        message=message,
+        location=location,
+        evidence=evidence,
+        remediation=f"{rule.remediation} (See {DOCS}#{rule.id.lower()}.)",
+        fingerprint=fingerprint(rule.id, stable_location if stable_location is not None else location, key),
+    )
