@@ -1,0 +1,158 @@
+"""Static facts about the repository: configuration from the environment, committed .env files, a
+runbook or operations docs, CI configuration. Pure functions over the walked files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.model import Finding, Severity
+from checks.deployment.repo_files import RepoFiles, matches_any, read_text, up_to_git_root
+from checks.deployment.rules import make_finding
+from checks.deployment.secrets import is_secret_name
+
+MAX_PY_FILES = 2000
+MAX_PY_BYTES = 300_000
+
+# Ways Python services read their settings from the environment.
+ENV_READERS = re.compile(
+    r"os\.environ|os\.getenv\(|\bgetenv\(|\benviron\[|\benviron\.get\(|BaseSettings\b|pydantic_settings|"
+    r"\benviron\.Env\(|from\s+environs\s+import|import\s+environs|from\s+decouple\s+import|dynaconf|"
+    r"load_dotenv\(")
+
+RUNBOOK_NAMES = re.compile(r"^(?:runbook|runbooks|operations|ops|playbook|oncall|on-call|deployment|deploy|"
+                           r"operating|sre)(?:[-_.][\w.-]*)?\.(?:md|rst|txt|adoc)$", re.IGNORECASE)
+RUNBOOK_DIRS = frozenset({"runbooks", "runbook", "ops", "operations", "playbooks"})
+CI_FILES = (".gitlab-ci.yml", ".travis.yml", "Jenkinsfile", "azure-pipelines.yml", "bitbucket-pipelines.yml",
+            ".drone.yml", ".woodpecker.yml", "appveyor.yml", "cloudbuild.yaml", "cloudbuild.yml", "buildspec.yml",
+            "codefresh.yml", ".circleci/config.yml", ".buildkite/pipeline.yml", ".semaphore/semaphore.yml")
+CI_DIRS = (".github/workflows", ".woodpecker", ".tekton", ".ci", ".buildkite")
+
+
+@dataclass
+class ConfigFacts:
+    readers: list[str] = field(default_factory=list)   # "settings.py:12" where the environment is read
+    scanned: int = 0
+
+
+def _is_test(rel: str) -> bool:
+    parts = rel.split("/")
+    name = parts[-1]
+    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+            or any(p in ("tests", "test", "testing") for p in parts[:-1]))
+
+
+def config_from_env(files: RepoFiles) -> ConfigFacts:
+    """Where the service's own code (tests left out: they prove nothing about the service) reads the
+    environment."""
+    facts = ConfigFacts()
+    sources = [p for p in files.python_files if not _is_test(files.rel(p))]
+    for path in sources[:MAX_PY_FILES]:
+        try:
+            text = read_text(path, MAX_PY_BYTES)
+        except OSError:
+            continue
+        facts.scanned += 1
+        match = ENV_READERS.search(text)
+        if match:
+            facts.readers.append(f"{files.rel(path)}:{text.count(chr(10), 0, match.start()) + 1}")
+    return facts
+
+
+def judge_config(facts: ConfigFacts) -> tuple[list[Finding], str]:
+    if facts.readers:
+        shown = ", ".join(facts.readers[:3]) + (f" and {len(facts.readers) - 3} more" if len(facts.readers) > 3 else "")
+        return [], f"read from the environment in {shown}"
+    if not facts.scanned:
+        return [], "no Python sources to look at"
+    return [make_finding("DPL021", f"None of the {facts.scanned} Python files reads the environment (os.environ, "
+                         "os.getenv, pydantic-settings, django-environ, environs, python-decouple, dynaconf).",
+                         {"file": ".", "line": 1})], f"no environment reads in {facts.scanned} Python files"
+
+
+def judge_env_files(files: RepoFiles) -> tuple[list[Finding], str]:
+    """DPL020 for each .env file git tracks (or, outside git, that is simply there)."""
+    findings: list[Finding] = []
+    committed: list[str] = []
+    for path in files.env_files:
+        tracked = files.is_tracked(path)
+        if tracked is False:
+            continue  # a local, untracked .env is how it should be
+        rel = files.rel(path)
+        committed.append(rel)
+        keys = _env_keys(path)
+        secret_keys = [k for k in keys if is_secret_name(k)]
+        where = "is committed" if tracked else "is in the repository (not a git checkout: cannot tell if committed)"
+        message = f"{rel} {where}" + (f"; it sets {', '.join(secret_keys[:5])}" if secret_keys else "") + "."
+        findings.append(make_finding("DPL020", message, {"file": rel, "line": 1},
+                                     evidence=", ".join(f"{k}=***" for k in keys[:8]),
+                                     severity=Severity.HIGH if secret_keys else Severity.MEDIUM))
+    return findings, (f"committed: {', '.join(committed)}" if committed else "no committed .env")
+
+
+def _env_keys(path: Path) -> list[str]:
+    try:
+        text = read_text(path, 200_000)
+    except OSError:
+        return []
+    keys = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("export "):
+            line = line[len("export "):]
+        if "=" in line and not line.startswith("#"):
+            keys.append(line.split("=", 1)[0].strip())
+    return keys
+
+
+def find_runbook(files: RepoFiles, extra_globs: list[str]) -> str | None:
+    """The first operations doc: a runbook-named file or directory, a configured path, or a README
+    section about operations; in the repo and up to the git root."""
+    for path in files.docs:
+        rel = files.rel(path)
+        if RUNBOOK_NAMES.match(path.name) or any(part.lower() in RUNBOOK_DIRS for part in Path(rel).parts[:-1]):
+            return rel
+        if extra_globs and matches_any(rel, extra_globs):
+            return rel
+    for directory in up_to_git_root(files.root, files.git_root):
+        for name in ("RUNBOOK.md", "OPERATIONS.md", "docs/runbook.md", "docs/operations.md"):
+            if (directory / name).is_file():
+                return files.rel(directory / name)
+        for readme in ("README.md", "README.rst", "README"):
+            path = directory / readme
+            if path.is_file():
+                try:
+                    text = read_text(path, 500_000)
+                except OSError:
+                    continue
+                heading = _ops_heading(text)
+                if heading:
+                    return f"{files.rel(path)} (section “{heading}”)"
+    return None
+
+
+def _ops_heading(text: str) -> str | None:
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        is_heading = line.startswith("#") or (i + 1 < len(lines) and re.fullmatch(r"[=-]{3,}", lines[i + 1].strip()))
+        if is_heading and re.search(r"\b(?:runbook|operations|operating|deploy(?:ing|ment)?|troubleshooting|"
+                                    r"on-?call|incident)\b", line, re.IGNORECASE):
+            return line.lstrip("# ").strip()[:80]
+    return None
+
+
+def find_ci(files: RepoFiles) -> list[str]:
+    found: list[str] = []
+    for directory in up_to_git_root(files.root, files.git_root):
+        for name in CI_FILES:
+            if (directory / name).is_file():
+                found.append(files.rel(directory / name))
+        for name in CI_DIRS:
+            folder = directory / name
+            if folder.is_dir():
+                entries = sorted(p for p in folder.iterdir() if p.is_file())
+                if name == ".github/workflows":
+                    entries = [p for p in entries if p.suffix in (".yml", ".yaml")]
+                found.extend(files.rel(p) for p in entries[:3])
+    return found

@@ -1,0 +1,145 @@
+"""Gather: one bounded walk of the repository that sorts out the files the checklist reads
+(Dockerfiles, ignore files, compose files, YAML that may be Kubernetes manifests, .env files, Python
+sources, docs), plus the git root and the files git tracks."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Directories that never hold deployment config of the service itself, and can be huge.
+# (".env" here is a virtualenv directory; a .env *file* is still seen.)
+PRUNE = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", ".env", "__pycache__", ".tox",
+                   ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".eggs", "dist",
+                   "build", ".idea", ".vscode", "htmlcov", "audit-report"})
+MAX_ENTRIES = 50_000     # files looked at in one walk
+MAX_DEPTH = 10
+WALK_SECONDS = 10.0
+GIT_TIMEOUT_S = 10.0
+MAX_GIT_UP = 30          # parent directories climbed to find the git root
+
+_DOCKERFILE = re.compile(r"^(?:Dockerfile|Containerfile)(?:\.[\w.-]+)?$|^[\w.-]+\.(?:Dockerfile|dockerfile)$")
+_COMPOSE = re.compile(r"^(?:docker-)?compose(?:\.[\w-]+)?\.ya?ml$")
+# .env, .env.production, prod.env ... but not the documented templates people commit on purpose.
+_ENV_FILE = re.compile(r"^(?:\.env(?:\.[\w-]+)?|[\w-]+\.env)$")
+_ENV_TEMPLATE = re.compile(r"(?:example|sample|template|dist|defaults?|tmpl|schema)", re.IGNORECASE)
+
+
+@dataclass
+class RepoFiles:
+    root: Path
+    git_root: Path | None = None
+    dockerfiles: list[Path] = field(default_factory=list)
+    compose_files: list[Path] = field(default_factory=list)
+    yaml_files: list[Path] = field(default_factory=list)      # other YAML: maybe Kubernetes manifests
+    env_files: list[Path] = field(default_factory=list)
+    python_files: list[Path] = field(default_factory=list)
+    docs: list[Path] = field(default_factory=list)           # *.md / *.rst / *.txt / *.adoc
+    truncated: bool = False                                   # the walk hit a bound
+    tracked: set[str] | None = None                           # git-tracked paths relative to git_root
+
+    def rel(self, path: Path) -> str:
+        """Repo-relative posix path; "../x" for files between the repo and its git root."""
+        try:
+            return path.relative_to(self.root).as_posix() or "."
+        except ValueError:
+            return Path(os.path.relpath(path, self.root)).as_posix()
+
+    def is_tracked(self, path: Path) -> bool | None:
+        """True/False when git knows, None outside a git repository."""
+        if self.tracked is None or self.git_root is None:
+            return None
+        try:
+            return path.relative_to(self.git_root).as_posix() in self.tracked
+        except ValueError:
+            return None
+
+
+def is_env_file(name: str) -> bool:
+    return bool(_ENV_FILE.match(name)) and not _ENV_TEMPLATE.search(name)
+
+
+def find_git_root(start: Path) -> Path | None:
+    here = start.resolve()
+    for _ in range(MAX_GIT_UP):
+        if (here / ".git").exists():
+            return here
+        if here.parent == here:
+            return None
+        here = here.parent
+    return None
+
+
+def up_to_git_root(root: Path, git_root: Path | None) -> list[Path]:
+    """The repo directory and its parents up to the git root (only the repo when there is none)."""
+    dirs = [root]
+    if git_root is None:
+        return dirs
+    here = root.resolve()
+    while here != git_root and here.parent != here:
+        here = here.parent
+        dirs.append(here)
+    return dirs
+
+
+def walk(root: Path, *, deadline: float | None = None) -> RepoFiles:
+    root = root.resolve()
+    found = RepoFiles(root=root, git_root=find_git_root(root))
+    stop_at = time.monotonic() + WALK_SECONDS
+    if deadline is not None:
+        stop_at = min(stop_at, deadline)
+    seen = 0
+    base_depth = len(root.parts)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        current = Path(dirpath)
+        depth = len(current.parts) - base_depth
+        dirnames[:] = sorted(d for d in dirnames if d not in PRUNE and not d.endswith(".egg-info")
+                             and depth < MAX_DEPTH)
+        for name in sorted(filenames):
+            seen += 1
+            if seen > MAX_ENTRIES or time.monotonic() > stop_at:
+                found.truncated = True
+                return _with_tracked(found)
+            path = current / name
+            lower = name.lower()
+            if _DOCKERFILE.match(name) and not lower.endswith(".dockerignore"):
+                found.dockerfiles.append(path)
+            elif _COMPOSE.match(lower):
+                found.compose_files.append(path)
+            elif lower.endswith((".yaml", ".yml")):
+                found.yaml_files.append(path)
+            elif lower.endswith(".py"):
+                found.python_files.append(path)
+            elif lower.endswith((".md", ".rst", ".txt", ".adoc")):
+                found.docs.append(path)
+            if is_env_file(name):
+                found.env_files.append(path)
+    return _with_tracked(found)
+
+
+def _with_tracked(found: RepoFiles) -> RepoFiles:
+    if found.git_root is None:
+        return found
+    try:
+        proc = subprocess.run(["git", "-C", str(found.git_root), "ls-files", "-z"], capture_output=True,
+                              timeout=GIT_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return found  # git missing or hung: "committed" cannot be told from "present"
+    if proc.returncode == 0:
+        found.tracked = {p for p in proc.stdout.decode("utf-8", "replace").split("\0") if p}
+    return found
+
+
+def matches_any(rel_path: str, globs: list[str]) -> bool:
+    return any(fnmatch.fnmatch(rel_path, g) or fnmatch.fnmatch(rel_path.lower(), g.lower()) for g in globs)
+
+
+def read_text(path: Path, limit: int = 1_000_000) -> str:
+    """At most ``limit`` bytes as text (UTF-8 with replacement); raises OSError."""
+    with path.open("rb") as fh:
+        return fh.read(limit).decode("utf-8", "replace")
