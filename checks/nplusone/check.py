@@ -1,11 +1,27 @@
-"""Placeholder while the nplusone check is built; replaced by the real check in its issue."""
+"""The nplusone check: gather (each GET operation of the spec requested alone, one at a time, with the SQL
+it caused read from a source), then judge (judge.py: pure functions over the profiled requests)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import threading
+import uuid
+from typing import Any, ClassVar
 
-from auditor.interface import AuditContext, CheckConfig, CheckSkipped, Safety
-from auditor.model import Outcome, Section
+from auditor.http import RequestFailed, UnsafeRequest
+from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
+from auditor.model import Finding, Outcome, Section, Status
+from auditor.operations import Operation, PlannedRequest, operations, plan_safe_requests
+
+from checks.nplusone import framework, judge
+from checks.nplusone.config import NPlusOneConfig
+from checks.nplusone.judge import EndpointProfile
+from checks.nplusone.model import ProfiledRequest
+from checks.nplusone.rules import make_finding
+from checks.nplusone.scaling import count_items, page_size_parameter, with_query
+from checks.nplusone.sources import choose_source
+from checks.nplusone.sources.interface import SourceUnavailable, SqlSource
+
+REQUEST_ID_HEADER = "X-Request-ID"
 
 
 class NPlusOneCheck:
@@ -14,7 +30,168 @@ class NPlusOneCheck:
     section: ClassVar[Section] = Section.PERFORMANCE
     needs: ClassVar[frozenset[str]] = frozenset({"service", "spec"})
     safety: ClassVar[Safety] = Safety.PASSIVE
-    config_model: ClassVar[type[CheckConfig]] = CheckConfig
+    config_model: ClassVar[type[NPlusOneConfig]] = NPlusOneConfig
 
     def run(self, ctx: AuditContext) -> Outcome:
-        raise CheckSkipped("not built yet")
+        config = ctx.config if isinstance(ctx.config, NPlusOneConfig) else NPlusOneConfig.model_validate(
+            ctx.config.model_dump())
+        spec = ctx.artifacts.spec
+        if spec is None:
+            raise CheckSkipped(f"no OpenAPI document: {ctx.artifacts.spec_problem}")
+        ops = [op for op in operations(spec.document) if op.method == "GET" and op.endpoint not in config.exclude]
+        if not ops:
+            raise CheckSkipped("the OpenAPI document has no GET operation to profile")
+        ops = ops[: config.max_operations]
+        source = choose_source(ctx, config)   # CheckSkipped with the way to provide one
+        # Plan (this may GET list endpoints for real ids) before capture starts: keeps a server-side
+        # capture window, which other sessions on the server share, as short as it can be.
+        ctx.progress("planning one GET per operation")
+        plans = plan_safe_requests(spec.document, ctx.http, ops, source_url=spec.source)
+        gatherer = _Gatherer(ctx, config, source)
+        watcher = _StopWatcher(ctx, source)
+        try:
+            try:
+                source.open()
+            except SourceUnavailable as exc:
+                raise CheckError(str(exc)) from None
+            gatherer.gather(plans)
+        finally:
+            watcher.done()
+            source.close()   # restores server settings; idempotent
+        if source.name == "log" and not getattr(source, "detected", True):
+            raise CheckSkipped(f"no SQL statements in {source.description.split(' (')[0]}: turn on the service's "
+                               "SQL log (SQLAlchemy echo, Django's django.db.backends at DEBUG, JSON lines with a "
+                               "statement field) or give --db-url for PostgreSQL capture")
+        return _judge(gatherer, config, source, ctx)
+
+
+class _StopWatcher:
+    """Restores the source's settings the moment the audit is stopped (Ctrl-C, deadline), even while the
+    check's own thread is still waiting on a request."""
+
+    def __init__(self, ctx: AuditContext, source: SqlSource) -> None:
+        self._finished = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(ctx, source), name="nplusone-stop", daemon=True)
+        self._thread.start()
+
+    def _watch(self, ctx: AuditContext, source: SqlSource) -> None:
+        while not self._finished.is_set():
+            if ctx.stop.wait(0.1):
+                source.close()
+                return
+
+    def done(self) -> None:
+        self._finished.set()
+
+
+class _Gatherer:
+    def __init__(self, ctx: AuditContext, config: NPlusOneConfig, source: SqlSource) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.source = source
+        self.profiles: list[EndpointProfile] = []
+        self.stopped = False
+        self.failed: list[str] = []
+        self._run = uuid.uuid4().hex[:10]
+        self._count = 0
+
+    def gather(self, plans: list[PlannedRequest]) -> None:
+        for plan in plans:
+            if self.ctx.should_stop():
+                self.stopped = True
+                return
+            op = plan.operation
+            page = page_size_parameter(op, self.config.small_page, self.config.large_page)
+            self.ctx.progress(f"profiling {op.endpoint}")
+            if page is not None:
+                small = self._profile(op, with_query(plan.url_path, page.name, page.small), plan, "small")
+                if self.ctx.should_stop():
+                    self.stopped = True
+                    return
+                main = self._profile(op, with_query(plan.url_path, page.name, page.large), plan, "large")
+                small.page_size, main.page_size = page.small, page.large
+                profile = EndpointProfile(op.endpoint, main, small=small, page_parameter=page.name)
+            else:
+                main = self._profile(op, plan.url_path, plan, "main")
+                profile = EndpointProfile(op.endpoint, main)
+            profile.single_object = _single_object(op, main)
+            self.profiles.append(profile)
+
+    def _profile(self, op: Operation, url_path: str, plan: PlannedRequest, role: str) -> ProfiledRequest:
+        self._count += 1
+        request_id = f"audit-npq-{self._run}-{self._count}"
+        record = ProfiledRequest(endpoint=op.endpoint, path=url_path, request_id=request_id, role=role)
+        headers = {**plan.headers, REQUEST_ID_HEADER: request_id}
+        self.source.begin(request_id)
+        body = ""
+        try:
+            response = self.ctx.http.get(url_path, headers=headers)
+            record.status = response.status
+            body = response.text if 200 <= response.status < 300 else ""
+        except (RequestFailed, UnsafeRequest) as exc:
+            record.error = str(exc).split(": ", 1)[-1]
+            self.failed.append(f"{op.endpoint}: {record.error}")
+        capture = self.source.end(request_id)
+        record.statements, record.exact = capture.statements, capture.exact
+        record.items = count_items(body) if body else None
+        return record
+
+
+def _single_object(op: Operation, request: ProfiledRequest) -> bool:
+    return bool(op.params_in("path")) and request.items is None
+
+
+def _judge(got: _Gatherer, config: NPlusOneConfig, source: SqlSource, ctx: AuditContext) -> Outcome:
+    requests = [r for p in got.profiles for r in ([p.small] if p.small else []) + [p.main]]
+    statements = [s for r in requests for s in r.statements]
+    fw = framework.detect(statements, ctx.target.repo)
+    findings: list[Finding] = []
+    for profile in got.profiles:
+        findings += judge.judge_endpoint(profile, config, fw)
+    problems = list(dict.fromkeys(source.problems))
+    if source.unparsed_lines:
+        problems.append(f"{source.unparsed_lines} log line(s) looked like SQL but could not be read")
+    if got.failed:
+        problems.append(f"{len(got.failed)} request(s) got no response: " + "; ".join(got.failed[:3]))
+    if problems:
+        findings.append(make_finding("NPQ010", "The SQL capture was incomplete: " + "; ".join(problems) + ".",
+                                     {"url": ctx.http.base_url or ""}, key="capture"))
+    rows = [judge.endpoint_row(p) for p in got.profiles]
+    exact = sum(1 for r in requests if r.exact)
+    metrics: dict[str, Any] = {
+        "method": (f"Each GET operation of the spec requested alone, one at a time, with {REQUEST_ID_HEADER} set; "
+                   f"SQL read from {source.description}; statements attributed "
+                   f"{'by the request id the service logs' if exact else 'by bracketing each request'}"
+                   f"{f' ({exact} of {len(requests)} requests exactly)' if exact and exact < len(requests) else ''}; "
+                   f"operations with a page-size parameter requested at {config.small_page} and "
+                   f"{config.large_page} items to see whether repeats grow with the page; N+1 at >= "
+                   f"{config.threshold} runs of one statement shape with different values, info at "
+                   f">= {config.info_threshold}, severity raised at >= {config.slow_ms:g} ms in total."),
+        "requests_profiled": len(requests),
+        "queries_captured": len(statements),
+        "source": source.name,
+        "log_format": source.format_name,
+        "attribution": "request id" if exact == len(requests) and requests else (
+            "mixed" if exact else "bracketing"),
+        "framework": fw,
+        "endpoints": sorted(rows, key=lambda r: (-r["max_repeats"], -r["queries"])),
+    }
+    n_plus_one = [f for f in findings if f.rule_id in ("NPQ001", "NPQ004")]
+    status = None
+    if n_plus_one:
+        where = sorted({f.location.get("endpoint", "") for f in n_plus_one})
+        summary = (f"{len(n_plus_one)} potential N+1 ({', '.join(where[:3])}{'…' if len(where) > 3 else ''}); "
+                   f"{len(requests)} requests profiled, {len(statements)} statements captured")
+    else:
+        busiest = max(rows, key=lambda r: r["queries"], default=None)
+        summary = f"no N+1 in {len(requests)} requests profiled ({len(statements)} statements captured"
+        summary += f", at most {busiest['queries']} per request at {busiest['method']} {busiest['path']})" \
+            if busiest and busiest["queries"] else ")"
+        if requests and not statements:
+            summary = (f"no SQL captured for any of {len(requests)} requests from {source.description}: "
+                       "nothing could be judged")
+            status = Status.WARN
+    if got.stopped:
+        summary += " (stopped early: not every operation was profiled)"
+        status = Status.WARN if not findings else status
+    return Outcome(summary=summary, metrics=metrics, findings=findings, status=status)

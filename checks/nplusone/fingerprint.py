@@ -1,0 +1,97 @@
+"""One fast, exact SQL fingerprint normaliser: statements that differ only in their values group together,
+statements of a different shape never do.
+
+Replaced by ``?``: string literals ('..' with '' escapes, E'..'/backslash escapes where the dialect has
+them, $tag$..$tag$ bodies), numbers, and every placeholder style ($1, %s, %(name)s, ?, :name). Removed:
+comments. Collapsed: whitespace, IN lists and ARRAY[...] of any length (``IN (?+)``), multi-row VALUES.
+Kept as they are: identifiers, quoted identifiers ("Book", `order`) and keyword case.
+
+Why not sqlparse: it is exact but about 100 times too slow for a large log (see
+benchmarks/nplusone_fingerprint.py); it only pretty-prints the few statements a report shows. Why not
+pt-query-digest's regexes: they treat PostgreSQL "quoted identifiers" as strings (merging different tables)
+and do not collapse IN lists of placeholders. The design here is one scanning regex that matches only
+the few interesting tokens (so the callback runs a handful of times per statement), then two cheap
+whole-string passes that can no longer touch literal text because none is left.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# One alternation, leftmost match wins at each position, so a quote inside a comment or a string, or a
+# digit inside a quoted identifier, is consumed by the enclosing token first. Groups:
+#   keep  — quoted identifiers: returned unchanged
+#   drop  — comments: removed
+#   any other match — a literal or placeholder: becomes "?"
+_TOKEN_BACKSLASH = r"""
+    (?=[-"`'$%?:\d./])  # cheap first-character test: most positions fail here at once
+    (?:
+    (?P<keep>"(?:[^"]|"")*"|`(?:[^`]|``)*`)
+  | (?P<drop>--[^\n]*|/\*.*?\*/)
+  | \$(?P<tag>[A-Za-z_]\w*)?\$.*?\$(?P=tag)?\$
+  | '(?:[^'\\]|\\.|'')*'
+  | \$\d+ | %s | %\(\w+\)s | \? | (?<![:\w]):[A-Za-z_]\w*
+  | (?<![\w.$])(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)(?![\w$])
+    )
+"""
+# PostgreSQL with standard_conforming_strings (the default since 9.1): a backslash is an ordinary
+# character in '...', and only E'...' strings have backslash escapes.
+_STRING_BACKSLASH = r"  | '(?:[^'\\]|\\.|'')*'"
+assert _STRING_BACKSLASH in _TOKEN_BACKSLASH
+_TOKEN_STANDARD = _TOKEN_BACKSLASH.replace(r"  | '(?:[^'\\]|\\.|'')*'",
+                                           r"  | (?:(?<=\W[eE])|(?<=^[eE]))'(?:[^'\\]|\\.|'')*' | '(?:[^']|'')*'")
+_FLAGS = re.VERBOSE | re.DOTALL
+_SCAN = {True: re.compile(_TOKEN_BACKSLASH, _FLAGS), False: re.compile(_TOKEN_STANDARD, _FLAGS)}
+
+# After literals are gone only identifiers, keywords, operators and ? are left, so these are safe.
+# IN (?, ?, ?) and ARRAY[?, ?] of any length become (?+); the lookbehinds keep the scan starting at a bracket.
+_IN_LIST = re.compile(r"(?:(?<=\b[Ii][Nn] )|(?<=\b[Ii][Nn])|(?<=\b[Aa][Rr][Rr][Aa][Yy]))([(\[])\?(?:,\?)*([)\]])")
+_VALUES_ROWS = re.compile(r"\(\?\+?(?:,\?)*\)(?:,\(\?\+?(?:,\?)*\))+")
+
+
+def _replace(match: re.Match[str]) -> str:
+    kind = match.lastgroup
+    if kind == "keep":
+        # Quoted identifiers may hold whitespace; protect it from the whitespace pass.
+        return match.group().replace(" ", "\x00")
+    if kind == "drop":
+        return " "
+    return "?"
+
+
+def fingerprint(sql: str, *, backslash_escapes: bool = True) -> str:
+    """The normalised shape of one statement. ``backslash_escapes``: whether '\\'' escapes a quote inside
+    '...' (MySQL, SQLite-agnostic drivers; False for PostgreSQL server logs, where only E'..' does)."""
+    sql = _SCAN[backslash_escapes].sub(_replace, sql)
+    # Plain string operations from here on: several times faster than regex passes.
+    sql = " ".join(sql.split()).replace(" ,", ",").replace(", ", ",").replace("( ", "(").replace(" )", ")")
+    if "(?" in sql or "[?" in sql:
+        sql = _IN_LIST.sub(r"\1?+\2", sql)
+        if "),(" in sql:
+            sql = _VALUES_ROWS.sub("(?+)...", sql)
+    sql = sql.rstrip(" ;")
+    if "\x00" in sql:
+        sql = sql.replace("\x00", " ")
+    return sql
+
+
+@lru_cache(maxsize=4096)
+def cached_fingerprint(sql: str, backslash_escapes: bool = True) -> str:
+    """ORMs send the same statement text (with placeholders) again and again: remember the answer."""
+    return fingerprint(sql, backslash_escapes=backslash_escapes)
+
+
+_KEYWORD = re.compile(r"\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*([A-Za-z]+)", re.DOTALL)
+# Statements that are bookkeeping, not data access: never part of an N+1 or a duplicate.
+TRANSACTION_WORDS = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END", "SET",
+                               "SHOW", "RESET", "DISCARD", "DEALLOCATE", "PRAGMA", "LISTEN", "UNLISTEN"})
+
+
+def first_keyword(sql: str) -> str:
+    match = _KEYWORD.match(sql)
+    return match.group(1).upper() if match else ""
+
+
+def is_bookkeeping(sql: str) -> bool:
+    return first_keyword(sql) in TRANSACTION_WORDS
