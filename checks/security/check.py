@@ -1,20 +1,167 @@
-"""Placeholder while the security check is built; replaced by the real check in its issue."""
+"""The security check: a repository part (bandit, committed secrets) and a service part (safe probes).
+
+Each part runs when its target is there: the repo part when ctx.target.repo is a directory, the
+service part when ctx.target.url is set; the check is skipped when neither is. Gather (bandit_scan,
+secrets_scan, probes), then judge (pure functions in the same modules and service_judge.py).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import time
+from pathlib import Path
+from typing import Any, ClassVar
 
-from auditor.interface import AuditContext, CheckConfig, CheckSkipped, Safety
-from auditor.model import Outcome, Section
+from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
+from auditor.model import Finding, Outcome, Section, Status
+
+from checks.security import bandit_scan, secrets_scan, service_judge
+from checks.security.config import SecurityConfig
+from checks.security.probes import Prober
+from checks.security.repo_files import FileSet, is_test_file, list_files
 
 
 class SecurityCheck:
     id: ClassVar[str] = "security"
     title: ClassVar[str] = "Security of code and service"
     section: ClassVar[Section] = Section.SECURITY
-    needs: ClassVar[frozenset[str]] = frozenset(set())
+    # Empty: the check decides itself which part applies (repo and/or service), see run().
+    needs: ClassVar[frozenset[str]] = frozenset()
     safety: ClassVar[Safety] = Safety.PASSIVE
-    config_model: ClassVar[type[CheckConfig]] = CheckConfig
+    config_model: ClassVar[type[SecurityConfig]] = SecurityConfig
 
     def run(self, ctx: AuditContext) -> Outcome:
-        raise CheckSkipped("not built yet")
+        config = ctx.config if isinstance(ctx.config, SecurityConfig) else SecurityConfig.model_validate(
+            ctx.config.model_dump())
+        repo = ctx.target.repo
+        do_repo = repo is not None and Path(repo).is_dir() and (config.bandit or config.secrets)
+        do_service = bool(ctx.target.url) and config.service
+        if repo is not None and not Path(repo).is_dir():
+            raise CheckError(f"repository {repo} is not a directory")
+        if not do_repo and not do_service:
+            raise CheckSkipped("no repository (--repo) and no service (--url/--serve) to check"
+                               if not (repo or ctx.target.url) else "both parts are switched off in config")
+        findings: list[Finding] = []
+        metrics: dict[str, Any] = {}
+        summaries: list[str] = []
+        status: Status | None = None
+        if do_repo:
+            assert repo is not None
+            repo_findings, repo_metrics, repo_summary = _repo_part(ctx, config, Path(repo))
+            findings += repo_findings
+            metrics.update(repo_metrics)
+            summaries.append(repo_summary)
+        if do_service:
+            service_findings, service_metrics, service_summary, complete = _service_part(ctx, config)
+            findings += service_findings
+            metrics.update(service_metrics)
+            summaries.append(service_summary)
+            if not complete:
+                summaries.append("stopped at the deadline: not every probe was sent")
+                status = Status.WARN
+        metrics["findings_by_rule"] = _count_by_rule(findings)
+        return Outcome(summary="; ".join(summaries), metrics=metrics, findings=findings, status=status)
+
+
+def _count_by_rule(findings: list[Finding]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.rule_id] = counts.get(finding.rule_id, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path) -> tuple[list[Finding], dict[str, Any], str]:
+    ctx.progress("listing repository files")
+    files: FileSet = list_files(repo, exclude=config.exclude, max_bytes=int(config.max_file_mb * 1_000_000))
+    by_rel = {f.rel: f for f in files.files}
+    findings: list[Finding] = []
+    metrics: dict[str, Any] = {"files_listed_by": files.source, "files_scanned": len(files.files),
+                               "files_skipped": [{"file": rel, "reason": why} for rel, why in files.skipped]}
+    parts: list[str] = []
+    secrets_found: list[str] = []
+
+    if config.secrets:
+        ctx.progress("scanning for committed secrets")
+        started = time.monotonic()
+        found = secrets_scan.scan(files.files, work_dir=ctx.tmp_dir, should_stop=ctx.should_stop)
+        if ctx.should_stop():
+            raise CheckError("stopped while scanning for secrets (interrupted or out of time)")
+        secrets_found = found.values()
+        secret_findings = secrets_scan.judge(found, by_rel)
+        findings += secret_findings
+        metrics.update(secrets_found=len(secret_findings), secret_files_scanned=found.scanned,
+                       secret_files_transcoded=found.transcoded,
+                       secrets_scan_s=round(time.monotonic() - started, 3))
+        files.skipped += found.skipped
+        parts.append(f"{len(secret_findings)} committed secret{'s' if len(secret_findings) != 1 else ''}")
+
+    if config.bandit:
+        python = [f.rel for f in files.files if f.rel.endswith(".py") and (config.bandit_tests or not is_test_file(f.rel))]
+        extra, sources = bandit_scan.config_args(repo)
+        metrics.update(bandit_files=len(python), bandit_config=sources)
+        if python:
+            ctx.progress(f"bandit on {len(python)} Python files")
+            started = time.monotonic()
+            timeout = min(config.bandit_timeout_s, max(ctx.remaining() - 1, 1))
+            bandit_dir = ctx.tmp_dir / "bandit"
+            bandit_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                standard = bandit_scan.run(repo, python, extra, out_dir=bandit_dir, timeout_s=timeout,
+                                           should_stop=ctx.should_stop)
+                with_nosec = None
+                if standard.nosec or standard.skipped_tests:
+                    with_nosec = bandit_scan.run(repo, python, extra, out_dir=bandit_dir, ignore_nosec=True,
+                                                 timeout_s=max(timeout - (time.monotonic() - started), 1),
+                                                 should_stop=ctx.should_stop)
+            except bandit_scan.BanditFailed as exc:
+                raise CheckError(str(exc)) from exc
+            bandit_findings = bandit_scan.judge(standard, with_nosec)
+            findings += bandit_findings
+            issues = [f for f in bandit_findings if f.rule_id == "SEC001"]
+            suppressed = sum(1 for f in issues if f.suppressed)
+            metrics.update(bandit_issues=len(issues) - suppressed, bandit_suppressed=suppressed,
+                           bandit_nosec_lines=standard.nosec, bandit_errors=len(standard.errors),
+                           bandit_loc=standard.loc, bandit_s=round(time.monotonic() - started, 3))
+            parts.append(f"bandit: {len(issues) - suppressed} issue{'s' if len(issues) - suppressed != 1 else ''}"
+                         + (f" ({suppressed} suppressed)" if suppressed else "")
+                         + f" in {len(python)} files")
+        else:
+            metrics.update(bandit_issues=0, bandit_suppressed=0, bandit_errors=0)
+            parts.append("no Python files for bandit")
+
+    findings += secrets_scan.skip_findings(files.skipped)
+    metrics["files_skipped"] = [{"file": rel, "reason": why} for rel, why in files.skipped]
+    # Other findings quote code lines (bandit's evidence): a secret found anywhere is masked everywhere.
+    findings = [secrets_scan.mask_finding(f, secrets_found) for f in findings]
+    return findings, metrics, "repo: " + ", ".join(parts)
+
+
+def _service_part(ctx: AuditContext, config: SecurityConfig) -> tuple[list[Finding], dict[str, Any], str, bool]:
+    got = Prober(ctx, config).gather()
+    answered = [e for e in got.exchanges if e.status is not None]
+    if got.exchanges and not answered:
+        raise CheckError(f"the service does not answer: {got.exchanges[0].error}")
+    verdict = service_judge.judge(got, ctx.earlier)
+    metrics: dict[str, Any] = {
+        "spec_used": got.spec_used,
+        "spec_problem": None if got.spec_used else got.spec_problem,
+        "operations": got.operations,
+        "secured_operations": len(got.secured_operations),
+        "requests": len(got.exchanges) + max(0, got.burst_sent - len(got.by("burst"))),
+        "probes": {kind: len(got.by(kind)) for kind in ("baseline", "anonymous", "authenticated", "invalid_token",
+                                                         "cors_foreign", "cors_null", "cors_preflight",
+                                                         "malformed", "not_found", "burst")},
+        "open_operations": verdict.open_operations,
+        "linked_findings": verdict.linked,
+        "rate_limit_burst": got.burst_sent or None,
+    }
+    parts = [f"service: {len(answered)} probes"]
+    if got.spec_used:
+        parts.append(f"{len(got.secured_operations)} secured operations checked for anonymous access")
+    else:
+        parts.append("no OpenAPI document (auth probes skipped"
+                     + (f": {got.spec_problem}" if got.spec_problem else "") + ")")
+    if verdict.open_operations:
+        open_count = len(verdict.open_operations)
+        parts.append(f"{open_count} open to anonymous callers"
+                     + (f" ({len(verdict.linked)} reported by openapi)" if verdict.linked else ""))
+    return verdict.findings, metrics, ", ".join(parts), got.complete

@@ -1,0 +1,249 @@
+"""bandit on the repository's Python files: run it (a bounded subprocess, JSON into a file the auditor
+owns), then judge its report in pure functions.
+
+Why a subprocess and not bandit's Python API: the API is undocumented and bandit configures global
+logging; the CLI with `-f json` is its stable interface. The file list is ours (repo_files: no symlink
+followed, size-capped), passed explicitly, so bandit never walks the repository on its own.
+
+The repo's own config is honoured: `[tool.bandit]` in pyproject.toml through `-c pyproject.toml`, and a
+top-level `.bandit` INI whose exclude / skips / tests / configfile keys are passed on the command line
+(bandit would also take output file, format and baseline from it; those are the auditor's business).
+
+`# nosec` suppressions: bandit drops them from `results` and only counts them. When it counted any, a
+second run with `--ignore-nosec` yields them, and the difference is reported as suppressed findings.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.model import Finding, Severity
+
+from checks.security.rules import make_finding
+
+# bandit's hard-coded-password heuristics (B105 string, B106 funcarg, B107 default) are the secret
+# scanner's job here (detect-secrets, with entropy and allow-list filters): one problem, one finding.
+SECRET_TESTS = frozenset({"B105", "B106", "B107"})
+MAX_ARGS_CHARS = 100_000  # split very long file lists into several bandit runs (ARG_MAX is far above)
+POLL_S = 0.1
+
+# bandit severity × confidence → finding severity. High severity with high confidence is a real defect
+# (shell injection, disabled TLS verification); low confidence halves the trust.
+_MATRIX = {
+    ("HIGH", "HIGH"): Severity.HIGH, ("HIGH", "MEDIUM"): Severity.HIGH, ("HIGH", "LOW"): Severity.MEDIUM,
+    ("MEDIUM", "HIGH"): Severity.MEDIUM, ("MEDIUM", "MEDIUM"): Severity.MEDIUM, ("MEDIUM", "LOW"): Severity.LOW,
+    ("LOW", "HIGH"): Severity.LOW, ("LOW", "MEDIUM"): Severity.LOW, ("LOW", "LOW"): Severity.INFO,
+}
+
+
+class BanditFailed(Exception):
+    """bandit could not run or gave no usable report (one line)."""
+
+
+def severity_of(bandit_severity: str, confidence: str) -> Severity:
+    sev = bandit_severity.upper() if bandit_severity.upper() in ("HIGH", "MEDIUM", "LOW") else "LOW"
+    conf = confidence.upper() if confidence.upper() in ("HIGH", "MEDIUM", "LOW") else "LOW"
+    return _MATRIX[(sev, conf)]
+
+
+def config_args(repo: Path) -> tuple[list[str], list[str]]:
+    """bandit arguments for the repo's own config, and a note per source honoured (for the metrics)."""
+    args: list[str] = []
+    sources: list[str] = []
+    pyproject = repo / "pyproject.toml"
+    if pyproject.is_file() and not pyproject.is_symlink():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8", errors="replace"))
+        except (tomllib.TOMLDecodeError, OSError):
+            data = {}
+        if isinstance(data.get("tool"), dict) and isinstance(data["tool"].get("bandit"), dict):
+            args += ["-c", "pyproject.toml"]
+            sources.append("pyproject.toml [tool.bandit]")
+    ini = repo / ".bandit"
+    if ini.is_file() and not ini.is_symlink():
+        parser = configparser.ConfigParser()
+        try:
+            parser.read_string(ini.read_text(encoding="utf-8", errors="replace"))
+        except (configparser.Error, OSError):
+            parser = configparser.ConfigParser()
+        if parser.has_section("bandit"):
+            section = parser["bandit"]
+            for key, flag in (("exclude", "-x"), ("skips", "-s"), ("tests", "-t")):
+                if section.get(key, "").strip():
+                    args += [flag, section[key].strip()]
+            configfile = section.get("configfile", "").strip()
+            if configfile and "-c" not in args:
+                target = Path(os.path.realpath(repo / configfile))
+                if target.is_file() and Path(os.path.realpath(repo)) in target.parents:
+                    args += ["-c", str(target)]
+            sources.append(".bandit")
+    return args, sources
+
+
+@dataclass
+class BanditReport:
+    results: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    nosec: int = 0             # lines bandit skipped for `# nosec`
+    skipped_tests: int = 0     # tests bandit skipped for `# nosec BXXX`
+    loc: int = 0
+
+
+def run(repo: Path, rel_files: list[str], extra_args: list[str], *, out_dir: Path, timeout_s: float,
+        should_stop: Callable[[], bool], ignore_nosec: bool = False) -> BanditReport:
+    """bandit over ``rel_files`` (run from the repo root, so filenames come back repo-relative)."""
+    merged = BanditReport()
+    deadline = time.monotonic() + timeout_s
+    for index, chunk in enumerate(_chunks(rel_files)):
+        out = out_dir / f"bandit-{'all' if ignore_nosec else 'std'}-{index}.json"
+        # -I: isolated mode. Run from the repo root, plain `python -m` would put the repo first on
+        # sys.path and import ITS modules (a logging.py there shadows the stdlib): code execution.
+        command = [sys.executable, "-I", "-m", "bandit", "-f", "json", "-q", "-o", str(out), *extra_args]
+        if ignore_nosec:
+            command.append("--ignore-nosec")
+        command += ["--", *chunk]
+        stderr = _run_bounded(command, repo, deadline, should_stop)
+        part = parse(_read_json(out, stderr))
+        merged.results += part.results
+        merged.errors += part.errors
+        merged.nosec += part.nosec
+        merged.skipped_tests += part.skipped_tests
+        merged.loc += part.loc
+    return merged
+
+
+def _chunks(files: list[str]) -> list[list[str]]:
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for name in files:
+        if size + len(name) + 1 > MAX_ARGS_CHARS and chunks[-1]:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(name)
+        size += len(name) + 1
+    return chunks
+
+
+def _run_bounded(command: list[str], cwd: Path, deadline: float, should_stop: Callable[[], bool]) -> str:
+    # stdout/stderr to files: no pipe can fill up and block bandit while we poll.
+    try:
+        process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    except OSError as exc:
+        raise BanditFailed(f"bandit could not start: {exc}") from exc
+    try:
+        while True:
+            try:
+                process.wait(timeout=POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                if should_stop():
+                    raise BanditFailed("bandit stopped: the audit was interrupted or ran out of time") from None
+                if time.monotonic() >= deadline:
+                    raise BanditFailed("bandit timed out (raise [tool.auditor.security] bandit_timeout_s)") from None
+        stderr = process.stderr.read().decode("utf-8", errors="replace") if process.stderr else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
+    # 0: no issues, 1: issues found; anything else is bandit failing (bad config, usage).
+    if process.returncode not in (0, 1):
+        raise BanditFailed(f"bandit failed (exit {process.returncode}): {_last_line(stderr)}")
+    return stderr
+
+
+def _last_line(text: str) -> str:
+    last = next((line for line in reversed(text.strip().splitlines()) if line.strip()), "")
+    return last.strip()[:300] or "no message"
+
+
+def _read_json(path: Path, stderr: str = "") -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        reason = _last_line(stderr) if stderr.strip() else str(exc)
+        raise BanditFailed(f"bandit gave no JSON report: {reason}") from exc
+    if not isinstance(data, dict):
+        raise BanditFailed("bandit's report is not a JSON object")
+    return data
+
+
+def parse(data: dict[str, Any]) -> BanditReport:
+    totals = (data.get("metrics") or {}).get("_totals") or {}
+    return BanditReport(
+        results=[r for r in data.get("results") or [] if isinstance(r, dict)],
+        errors=[e for e in data.get("errors") or [] if isinstance(e, dict)],
+        nosec=int(totals.get("nosec") or 0),
+        skipped_tests=int(totals.get("skipped_tests") or 0),
+        loc=int(totals.get("loc") or 0),
+    )
+
+
+def _norm(filename: str) -> str:
+    name = str(filename).replace(os.sep, "/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+def _key(result: dict[str, Any]) -> tuple[str, str, int, int]:
+    return (_norm(result.get("filename", "")), str(result.get("test_id", "")), int(result.get("line_number") or 0),
+            int(result.get("col_offset") or 0))
+
+
+def judge(standard: BanditReport, with_nosec: BanditReport | None) -> list[Finding]:
+    """SEC001 per issue (suppressed ones from the --ignore-nosec run that the standard run dropped),
+    SEC002 per file bandit could not scan."""
+    findings: list[Finding] = []
+    kept = {_key(r) for r in standard.results}
+    for result in standard.results:
+        if str(result.get("test_id")) not in SECRET_TESTS:
+            findings.append(issue_finding(result, suppressed=False))
+    if with_nosec is not None:
+        for result in with_nosec.results:
+            if _key(result) not in kept and str(result.get("test_id")) not in SECRET_TESTS:
+                findings.append(issue_finding(result, suppressed=True))
+    seen: set[str] = set()
+    for error in standard.errors:
+        name = _norm(error.get("filename", ""))
+        if name in seen:
+            continue
+        seen.add(name)
+        reason = " ".join(str(error.get("reason", "unknown error")).split())[:300]
+        findings.append(make_finding("SEC002", f"bandit could not scan {name}: {reason}.", {"file": name},
+                                     evidence=reason))
+    return findings
+
+
+def issue_finding(result: dict[str, Any], *, suppressed: bool) -> Finding:
+    test_id = str(result.get("test_id", "B???"))
+    test_name = str(result.get("test_name", ""))
+    name = _norm(result.get("filename", ""))
+    line = int(result.get("line_number") or 0)
+    sev, conf = str(result.get("issue_severity", "LOW")), str(result.get("issue_confidence", "LOW"))
+    text = " ".join(str(result.get("issue_text", "")).split())
+    cwe = result.get("issue_cwe") or {}
+    cwe_text = f" (CWE-{cwe['id']})" if isinstance(cwe, dict) and cwe.get("id") else ""
+    more = str(result.get("more_info", ""))
+    message = (f"{test_id} {test_name}: {text}{cwe_text} — bandit severity {sev.lower()}, confidence "
+               f"{conf.lower()}." + (f" {more}" if more else "")
+               + (" Suppressed in the code with `# nosec`." if suppressed else ""))
+    code = str(result.get("code", "")).rstrip()
+    # The fingerprint leaves the line number out (it moves with every edit above) and keys on the test
+    # and the code of the flagged line instead.
+    flagged = next((ln.split(" ", 1)[-1].strip() for ln in code.splitlines() if ln.split(" ", 1)[0] == str(line)), "")
+    return make_finding("SEC001", message, {"file": name, "line": line}, evidence=code[:1000],
+                        severity=severity_of(sev, conf), title=f"{test_id} {test_name}".strip(),
+                        stable_location={"file": name}, key=f"{test_id}:{flagged}", suppressed=suppressed)

@@ -1,0 +1,218 @@
+"""Committed secrets: detect-secrets' plugins (cloud and service tokens, private keys, keyword
+assignments, high-entropy strings, with its false-positive filters and `# pragma: allowlist secret`)
+over the repository's files, plus two things it does not cover: committed .env files (judged as one
+finding per file, not per line) and binary key stores (.p12/.pfx/.jks).
+
+The secret itself never leaves this module: evidence is the flagged line with every found secret value
+replaced by a mask, and ``mask_all`` scrubs the other findings (bandit quotes code lines too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from auditor.model import Finding, Severity
+
+from checks.security.repo_files import RepoFile, is_test_file
+from checks.security.rules import make_finding
+
+MASK = "********"
+LINE_LIMIT = 200
+ENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl", ".tpl")
+KEYSTORE_SUFFIXES = (".p12", ".pfx", ".jks", ".keystore")
+# Keys of a .env file whose non-empty value is a credential.
+SENSITIVE_KEY = re.compile(r"SECRET|TOKEN|PASSW|PWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH|ACCESS_KEY|DSN|DATABASE_URL|"
+                           r"_URI$|_URL$", re.IGNORECASE)
+ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$")
+# detect-secrets types → rule; anything not listed is a provider token (SEC013).
+_TYPE_RULES = {"Private Key": "SEC011", "Secret Keyword": "SEC010", "Basic Auth Credentials": "SEC010",
+               "JSON Web Token": "SEC010", "Base64 High Entropy String": "SEC014",
+               "Hex High Entropy String": "SEC014"}
+_NOT_SECRETS = ("Public IP",)  # IPPublicDetector: an address is not a credential
+# Values of keyword assignments that read as placeholders or demo values rather than credentials (the
+# idea of gitleaks' stop words): still reported, at low severity, with the reason.
+PLACEHOLDER = re.compile(r"example|sample|dummy|fake|placeholder|changeme|change[-_]me|test|demo|password|"
+                         r"secret|your[-_]|xxx|\*\*\*|<[^>]*>|\$\{|\{\{", re.IGNORECASE)
+WEAK_TYPES = frozenset({"Secret Keyword", "Basic Auth Credentials", "JSON Web Token"})
+MIN_JWT_SIGNATURE_BYTES = 16  # HS256 signs with 32 bytes, RS256 256, ES256 64: shorter is a made-up example
+
+
+@dataclass
+class Hit:
+    rel: str
+    line: int
+    type: str
+    value: str
+
+
+@dataclass
+class SecretScan:
+    hits: list[Hit] = field(default_factory=list)
+    env_files: list[tuple[str, list[tuple[str, bool]]]] = field(default_factory=list)  # rel, [(key, has value)]
+    keystores: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    scanned: int = 0
+    transcoded: int = 0   # non-UTF-8 files scanned from a UTF-8 copy
+
+    def values(self) -> list[str]:
+        return [h.value for h in self.hits if h.value]
+
+
+def is_env_file(rel: str) -> bool:
+    name = PurePosixPath(rel).name.lower()
+    if not (name == ".env" or name.startswith(".env.") or name.endswith(".env")):
+        return False
+    return not name.endswith(ENV_TEMPLATES)
+
+
+def scan(files: Iterable[RepoFile], *, work_dir: Path, should_stop: Callable[[], bool]) -> SecretScan:
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    result = SecretScan()
+    with default_settings():
+        for repo_file in files:
+            if should_stop():
+                break
+            rel = repo_file.rel
+            if rel.lower().endswith(KEYSTORE_SUFFIXES):
+                result.keystores.append(rel)
+                continue
+            try:
+                data = repo_file.path.read_bytes()
+            except OSError as exc:
+                result.skipped.append((rel, f"unreadable ({exc.strerror or exc})"))
+                continue
+            if b"\0" in data[:8192]:
+                continue  # binary: no text secret to find
+            if is_env_file(rel):
+                result.env_files.append((rel, env_keys(data.decode("utf-8", errors="replace"))))
+                continue
+            target = repo_file.path
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                # detect-secrets silently skips files that are not UTF-8: scan a UTF-8 copy (undecodable
+                # bytes replaced), under the same relative name so its filename filters still apply.
+                target = work_dir / "transcoded" / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(data.decode("utf-8", errors="replace"), encoding="utf-8")
+                result.transcoded += 1
+            collection = SecretsCollection()
+            collection.scan_file(str(target))
+            result.scanned += 1
+            for _filename, secret in collection:
+                if secret.type.startswith(_NOT_SECRETS):
+                    continue
+                result.hits.append(Hit(rel, int(secret.line_number or 0), secret.type, secret.secret_value or ""))
+    result.hits.sort(key=lambda h: (h.rel, h.line, h.type))
+    return result
+
+
+def env_keys(text: str) -> list[tuple[str, bool]]:
+    keys = []
+    for line in text.splitlines():
+        match = ENV_LINE.match(line)
+        if match and not line.lstrip().startswith("#"):
+            value = match.group(2).split(" #")[0].strip().strip("'\"")
+            keys.append((match.group(1), bool(value)))
+    return keys
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def mask_finding(finding: Finding, secrets: list[str]) -> Finding:
+    if secrets:
+        finding.message = mask(finding.message, secrets)
+        finding.evidence = mask(finding.evidence, secrets)
+        finding.title = mask(finding.title, secrets)
+    return finding
+
+
+def _line(files: dict[str, RepoFile], rel: str, number: int) -> str:
+    repo_file = files.get(rel)
+    if repo_file is None or number < 1:
+        return ""
+    try:
+        lines = repo_file.path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return lines[number - 1] if number <= len(lines) else ""
+
+
+def weak_reason(hit: Hit) -> str | None:
+    """Why a keyword/JWT hit is probably not a live credential, or None. Provider tokens and private
+    keys are never weakened: their format is verified and a test key is often a real one."""
+    if hit.type not in WEAK_TYPES:
+        return None
+    if hit.type == "JSON Web Token":
+        signature = hit.value.rsplit(".", 1)[-1] if hit.value.count(".") == 2 else ""
+        if len(signature) * 3 // 4 < MIN_JWT_SIGNATURE_BYTES:
+            return "a JWT whose signature is too short to be real (a documentation example)"
+    if PLACEHOLDER.search(hit.value):
+        return "the value reads as a placeholder or demo value"
+    if is_test_file(hit.rel):
+        return "in test code (a fixture credential)"
+    return None
+
+
+def judge(found: SecretScan, files: dict[str, RepoFile]) -> list[Finding]:
+    findings: list[Finding] = []
+    values = found.values()
+    for hit in found.hits:
+        rule_id = _TYPE_RULES.get(hit.type, "SEC013")
+        line = mask(_line(files, hit.rel, hit.line), values).strip()
+        if hit.value and hit.value in line:  # never: mask() replaced it; belt and braces
+            line = ""
+        if len(line) > LINE_LIMIT:
+            line = line[:LINE_LIMIT] + "…"
+        evidence = f"{hit.rel}:{hit.line}: {line}" if line else f"{hit.rel}:{hit.line} ({hit.type}, value not shown)"
+        # The fingerprint keys on the file and the detector, plus a digest of the secret (stable when lines
+        # move, distinct for two secrets in one file); never on the secret itself.
+        digest = hashlib.sha256(hit.value.encode("utf-8", errors="replace")).hexdigest()[:12]
+        weak = weak_reason(hit)
+        findings.append(make_finding(
+            rule_id, f"{hit.type} in {hit.rel} line {hit.line} (found by detect-secrets; the value is masked)."
+                     + (f" Low severity: {weak}." if weak else ""),
+            {"file": hit.rel, "line": hit.line}, evidence=evidence, title=f"{RULE_TITLES[rule_id]}: {hit.type}",
+            severity=Severity.LOW if weak else None, stable_location={"file": hit.rel}, key=f"{hit.type}:{digest}"))
+    for rel, keys in found.env_files:
+        sensitive = [k for k, has_value in keys if has_value and SENSITIVE_KEY.search(k)]
+        filled = [k for k, has_value in keys if has_value]
+        if not filled:
+            continue  # only empty assignments: effectively a template
+        severity = Severity.HIGH if sensitive else Severity.LOW
+        shown = ", ".join(f"{k}={MASK}" for k in filled[:20]) + (" …" if len(filled) > 20 else "")
+        what = (f"{len(sensitive)} credential-like value{'s' if len(sensitive) != 1 else ''} "
+                f"({', '.join(sensitive[:10])})" if sensitive else "no credential-like key")
+        findings.append(make_finding(
+            "SEC012", f"{rel} is committed with {len(filled)} non-empty value{'s' if len(filled) != 1 else ''}, "
+                      f"{what}.", {"file": rel}, evidence=shown, severity=severity))
+    for rel in found.keystores:
+        findings.append(make_finding("SEC011", f"{rel} is a binary key store (PKCS#12 / Java key store) committed "
+                                               "to the repository.", {"file": rel},
+                                     evidence=f"{rel} (binary, not shown)", title="Key store committed"))
+    return findings
+
+
+RULE_TITLES = {"SEC010": "Secret committed", "SEC011": "Private key committed",
+               "SEC013": "Access token committed", "SEC014": "Possible secret"}
+
+
+def skip_findings(skipped: list[tuple[str, str]]) -> list[Finding]:
+    """One SEC003 finding listing every file left out (at most 20 named)."""
+    if not skipped:
+        return []
+    listed = "\n".join(f"{rel}: {reason}" for rel, reason in skipped[:20])
+    more = f"\n… and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+    return [make_finding("SEC003", f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} of the repository "
+                                   "could not be scanned (see evidence).", {}, evidence=listed + more,
+                         stable_location={"files": sorted(rel for rel, _ in skipped)})]
