@@ -1,5 +1,10 @@
-"""migrations: database migrations — BEING BUILT (its issue); registered so the entry point resolves."""
+"""migrations: database schema changes and migrations (rule ids MIG###).
+
+Read (alembic_repo.py, django_repo.py: ast only), order (graph.py), judge (judge.py: pure functions),
+and apply on a scratch SQLite database in the repo's interpreter (scratch.py). Rules: rules.py, mirrored
+in docs/checks/migrations.md."""
 
 from checks.migrations.check import MigrationsCheck
+from checks.migrations.config import MigrationsConfig
 
-__all__ = ["MigrationsCheck"]
+__all__ = ["MigrationsCheck", "MigrationsConfig"]

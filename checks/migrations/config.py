@@ -1,0 +1,25 @@
+"""[tool.auditor.migrations]: the migrations check's own config section (unknown keys are errors)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pydantic
+
+from auditor.interface import CheckConfig
+
+
+class MigrationsConfig(CheckConfig):
+    # Run the repo's migrations on a scratch SQLite database (in the audit's temp dir) to compare them
+    # with the models (drift) and to test the downgrades. This runs the repo's migration code in a
+    # subprocess of the repo's own interpreter.
+    scratch: bool = True
+    # Downgrade to base and upgrade again after the first upgrade (reversibility test).
+    roundtrip: bool = True
+    # Seconds the scratch run (and makemigrations --check) may take.
+    timeout: float = pydantic.Field(default=120, gt=0)
+    # The database the migrations target, for dialect rules (CONCURRENTLY): auto = from alembic.ini's URL,
+    # --db-url, the migrations' imports and the repo's requirements.
+    dialect: Literal["auto", "postgresql", "other"] = "auto"
+    # Environment variables for the scratch run (e.g. settings the repo's env.py insists on).
+    env: dict[str, str] = {}

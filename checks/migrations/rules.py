@@ -1,0 +1,70 @@
+"""The migrations check's rule catalogue: every rule id, its title, default severity and remediation.
+docs/checks/migrations.md mirrors it (a test keeps them in step). Rule ids are stable: never renumber."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.model import Finding, Severity, fingerprint
+
+DOCS = "docs/checks/migrations.md"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: Severity
+    remediation: str
+
+
+_RULES = (
+    Rule("MIG001", "Destructive schema change", Severity.HIGH,
+         "Dropping a table or column, or narrowing a column's type, loses data and breaks the version of the "
+         "code still running during a rolling deploy. Expand and contract: stop using the column in one "
+         "release, back the data up, drop it in a later release; widen types instead of narrowing them."),
+    Rule("MIG002", "NOT NULL column without a default", Severity.HIGH,
+         "Adding a NOT NULL column without a server default fails on a table that has rows (and locks it while "
+         "it tries). Add it nullable, backfill, then set NOT NULL; or give it a server_default."),
+    Rule("MIG003", "Irreversible migration", Severity.MEDIUM,
+         "Write a downgrade() that undoes upgrade() (Django: give RunPython a reverse_code and RunSQL a "
+         "reverse_sql, migrations.RunPython.noop if nothing needs undoing), so a bad release can be rolled back."),
+    Rule("MIG004", "Multiple migration heads", Severity.HIGH,
+         "Two migrations share a parent, so `alembic upgrade head` refuses to run (Django: \"Conflicting "
+         "migrations detected\"). Merge them: `alembic merge heads -m merge` or `manage.py makemigrations --merge`."),
+    Rule("MIG005", "Models differ from the migrations", Severity.HIGH,
+         "The models describe a schema the migrations do not create, so the deployed database will not match "
+         "the code. Generate the missing migration (`alembic revision --autogenerate`, `manage.py "
+         "makemigrations`), review it and commit it."),
+    Rule("MIG006", "Index created without CONCURRENTLY on PostgreSQL", Severity.MEDIUM,
+         "CREATE INDEX locks the table against writes until it is built. On an existing table use "
+         "op.create_index(..., postgresql_concurrently=True) inside op.get_context().autocommit_block() "
+         "(Django: AddIndexConcurrently in a non-atomic migration)."),
+    Rule("MIG007", "Downgrade fails on a scratch database", Severity.MEDIUM,
+         "Upgrading then downgrading the migrations on an empty scratch database failed: the rollback path is "
+         "broken. Fix the downgrade() named in the message and test it (alembic downgrade base)."),
+    Rule("MIG008", "Migrations could not be applied to a scratch database", Severity.LOW,
+         "The audit applies the migrations to an empty SQLite database to compare them with the models and to "
+         "test the downgrades; here that failed, so neither was verified. If the migrations are for PostgreSQL "
+         "only, check drift and downgrades in CI against a PostgreSQL service."),
+    Rule("MIG009", "Broken migration chain", Severity.HIGH,
+         "A migration names a parent that does not exist, two migrations share an id, or the chain loops: the "
+         "migration tool cannot order them. Fix down_revision / dependencies so every migration has one "
+         "existing parent."),
+    Rule("MIG010", "Unparsable migration file", Severity.MEDIUM,
+         "The file in the migrations directory could not be read as a migration (syntax error, no revision "
+         "id). Fix or remove it: the migration tool will fail on it too."),
+)
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+
+def make_finding(rule_id: str, message: str, location: dict[str, Any] | None = None, *, evidence: str = "",
+                 severity: Severity | None = None, key: str = "", title: str | None = None) -> Finding:
+    rule = RULES[rule_id]
+    location = location or {}
+    return Finding(rule_id=rule.id, severity=severity or rule.severity, title=title or rule.title, message=message,
+                   location=location, evidence=evidence,
+                   remediation=f"{rule.remediation} (See {DOCS}#{rule.id.lower()}.)",
+                   fingerprint=fingerprint(rule.id, location, key))
