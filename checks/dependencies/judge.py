@@ -183,6 +183,7 @@ def judge(inventory: Inventory, result: SourceResult | None, *, vuln_db: Path | 
         "manifests": [{"file": m.file, "kind": m.kind, "dependencies": m.dependencies} for m in inventory.manifests],
         "vulnerable_packages": [
             {"package": p.key, "version": p.version, "advisories": ", ".join(v.id for v in vs),
+             "aliases": ", ".join(a for v in vs for a in v.aliases),
              "fixed_in": upgrade_target(vs) or "none", "severity": str(severity_of(vs)[1]),
              "file": (pins.get(p) or [Declared(p.key, "", None, "", "", None)])[0].file}
             for p, vs in sorted(result.vulnerable.items())],

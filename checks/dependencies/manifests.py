@@ -109,7 +109,7 @@ def read_inventory(repo: Path, *, extra: Iterable[str] = (), exclude: Iterable[s
         try:
             declared, line_problems, includes = PARSERS[kind](path, rel, text)
         except _Unreadable as exc:
-            inventory.problems.append(Problem("DEP012", rel, exc.line, f"{rel}: {exc}"))
+            inventory.problems.append(Problem("DEP012", rel, exc.line, f"{rel} {exc}"))
             inventory.manifests.append(Manifest(rel, kind, 0))
             continue
         inventory.manifests.append(Manifest(rel, kind, len(declared)))
