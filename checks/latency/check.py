@@ -78,11 +78,14 @@ class LatencyCheck:
             planned = traffic.plan(spec.document, ctx.http, config, source_url=source)
         except (ValueError, TypeError, KeyError) as exc:
             raise CheckError(f"cannot plan requests from the spec: {exc}") from None
-        planned = traffic.probe(planned, ctx.http, ctx.should_stop, ctx.progress)
+        planned = traffic.probe(planned, ctx.http, ctx.should_stop, ctx.progress,
+                                timeout_s=min(config.request_timeout, 10.0))
         if not planned.targets:
             reasons = "; ".join(f"{e['endpoint']}: {e['reason']}" for e in planned.excluded[:3])
             raise CheckSkipped("no GET operation to load" + (f" ({reasons})" if reasons else ""))
-        if all(t.probe.startswith("no response") for t in planned.targets):
+        # Refused or broken everywhere: nothing to measure. A probe that timed out is different: a
+        # stalling service is exactly what the load should show (as failed, slow requests).
+        if all(t.probe.startswith("no response") and "timed out" not in t.probe for t in planned.targets):
             raise CheckError(f"the service does not answer: {planned.targets[0].probe}")
         return planned
 

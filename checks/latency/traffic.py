@@ -56,7 +56,7 @@ def plan(document: dict[str, Any], http: HttpClient | None, config: LatencyConfi
 
 
 def probe(traffic: Traffic, http: HttpClient, should_stop: Callable[[], bool],
-          progress: Callable[[str], None] = lambda message: None) -> Traffic:
+          progress: Callable[[str], None] = lambda message: None, timeout_s: float = 10.0) -> Traffic:
     """GET each target once (this also warms caches and connections). 401/403 means the audit has no
     accepted credential for it: left out, with the reason. Anything else stays in — a 5xx here is
     exactly what the error gate is for. No answer at all from every target is the caller's error."""
@@ -66,7 +66,7 @@ def probe(traffic: Traffic, http: HttpClient, should_stop: Callable[[], bool],
             break
         progress(f"probe GET {target.path}")
         try:
-            response = http.get(target.path, headers=target.headers or None)
+            response = http.get(target.path, headers=target.headers or None, timeout=timeout_s)
         except RequestFailed as exc:
             target.probe = f"no response: {str(exc).split(': ', 1)[-1]}"
             kept.append(target)

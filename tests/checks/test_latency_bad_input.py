@@ -1,0 +1,113 @@
+"""Bad input gets a clear answer, bounded in time, with a result: errors only, a server that goes away
+or never answers, a rate the generator cannot reach, Ctrl-C, nothing to load."""
+
+from __future__ import annotations
+
+import json
+
+import psutil
+import pytest
+
+from auditor.interface import CheckError, CheckSkipped
+from auditor.model import Status
+from checks.latency.launcher import RESULT_NAME
+from tests.checks.latency_helpers import (endpoint, failing, fast, forever, latency_server, rules, run_check,
+                                          uniform)
+
+
+def _no_load_processes_left() -> bool:
+    children = psutil.Process().children(recursive=True)
+    return not [c for c in children if "checks.latency.loadgen" in " ".join(c.cmdline())]
+
+
+def test_endpoint_answering_only_errors_fails_the_error_gate(tmp_path):
+    with latency_server(failing(503), paths=("/a",)) as server:
+        outcome, _ = run_check(server.url, tmp_path, rate=30, duration=1)
+    assert rules(outcome) == {"LAT002"}
+    finding = outcome.findings[0]
+    assert finding.location == {"endpoint": "GET /a"} and "every request failed" in finding.message
+    assert "HTTP 503" in finding.evidence
+    assert endpoint(outcome, "/a")["error_rate"] == 1.0
+
+
+def test_connection_refused_mid_run_is_counted_as_errors(tmp_path):
+    import threading
+
+    with latency_server(fast(), paths=("/a",)) as server:
+        timer = threading.Timer(1.2, server.go_away)  # 0.3 s warm-up + ~0.9 s measured, then refused
+        timer.start()
+        try:
+            outcome, _ = run_check(server.url, tmp_path, rate=40, duration=2, request_timeout=2)
+        finally:
+            timer.cancel()
+    row = endpoint(outcome, "/a")
+    assert 0 < row["error_rate"] < 1 and "LAT002" in rules(outcome)
+    assert outcome.metrics["requests"] == 80  # every scheduled request accounted for, failed or not
+    assert _no_load_processes_left()
+
+
+def test_server_that_never_answers_gives_timeouts_not_a_hang(tmp_path):
+    with latency_server(forever(), paths=("/a",)) as server:
+        outcome, _ = run_check(server.url, tmp_path, rate=10, duration=1, warmup=0, request_timeout=1,
+                               min_samples=5)
+    assert "LAT002" in rules(outcome)
+    row = endpoint(outcome, "/a")
+    assert row["error_rate"] == 1.0 and row["p50_ms"] >= 1000  # failed at the full timeout, not ignored
+
+
+def test_rate_the_generator_cannot_reach_is_insufficient_data(tmp_path):
+    # One request in flight at a time against ~5 ms answers: at most ~200 req/s, asked for 1000.
+    with latency_server(uniform(4, 6), paths=("/a",)) as server:
+        outcome, _ = run_check(server.url, tmp_path, rate=1000, duration=1, max_in_flight=1, request_timeout=1,
+                               p95_ms=10_000)
+    assert "LAT011" in rules(outcome)
+    assert outcome.status is Status.WARN
+    assert outcome.metrics["late"] > 0 and outcome.metrics["dropped"] > 0
+    assert "insufficient data" in outcome.summary
+
+
+def test_stop_ends_the_load_at_once_and_still_returns_a_result(tmp_path):
+    with latency_server(fast(), paths=("/a",)) as server:
+        outcome, ctx = run_check(server.url, tmp_path, rate=20, duration=30, stop_after=1.5)
+    assert "LAT014" in rules(outcome) and outcome.status is Status.WARN
+    assert outcome.metrics["requests"] < 20 * 30
+    assert json.loads((ctx.tmp_dir / RESULT_NAME).read_text())["interrupted"] is True
+    assert _no_load_processes_left()
+
+
+def test_stop_with_workers_kills_the_whole_group(tmp_path):
+    with latency_server(fast(), paths=("/a",)) as server:
+        outcome, _ = run_check(server.url, tmp_path, rate=20, duration=30, stop_after=3,
+                               settings={"load_workers": 2})
+    assert "LAT014" in rules(outcome)
+    assert _no_load_processes_left()
+
+
+def test_unreachable_service_is_a_one_line_error(tmp_path):
+    with latency_server(fast(), paths=("/a",)) as server:
+        url = server.url
+        spec = server.spec()
+    spec_file = tmp_path / "openapi.json"
+    spec_file.write_text(json.dumps(spec))
+    from checks.latency import LatencyCheck
+    from checks.latency.config import LatencyConfig
+    from tests.conftest import check_context
+
+    ctx = check_context(url, LatencyConfig(duration=1), tmp_path, spec=str(spec_file))
+    with ctx.http, pytest.raises(CheckError, match="does not answer"):
+        LatencyCheck().run(ctx)
+
+
+def test_spec_without_get_operations_is_skipped(tmp_path):
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/x": {"post": {"responses": {"201": {"description": "made"}}}}}}
+    spec_file = tmp_path / "openapi.json"
+    spec_file.write_text(json.dumps(spec))
+    from checks.latency import LatencyCheck
+    from checks.latency.config import LatencyConfig
+    from tests.conftest import check_context
+
+    with latency_server(fast(), paths=("/a",)) as server:
+        ctx = check_context(server.url, LatencyConfig(duration=1), tmp_path, spec=str(spec_file))
+        with ctx.http, pytest.raises(CheckSkipped, match="no GET operation"):
+            LatencyCheck().run(ctx)
