@@ -185,12 +185,14 @@ def _workload(item: dict[str, Any], rel: str, text: str, found: Manifests) -> No
             cname = container.get("name", "?")
             found.findings.append(make_finding(
                 "DPL015", f"Container {cname} of {item.get('kind')} {name} in {rel} has no "
-                f"{' and no '.join(missing)}.", {"file": rel, "line": _find_line(text, f"name: {cname}")},
+                f"{' and no '.join(missing)}.", {"file": rel, "line": _find_line(text, f"- name: {cname}", f"name: {cname}")},
                 key=f"{name}/{cname}"))
 
 
-def _find_line(text: str, needle: str) -> int:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return number
+def _find_line(text: str, *needles: str) -> int:
+    """The first line holding the first needle that occurs (a container is usually "- name: x")."""
+    for needle in needles:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if needle in line:
+                return number
     return 1

@@ -16,7 +16,9 @@ from pathlib import Path
 # (".env" here is a virtualenv directory; a .env *file* is still seen.)
 PRUNE = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", ".env", "__pycache__", ".tox",
                    ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".eggs", "dist",
-                   "build", ".idea", ".vscode", "htmlcov", "audit-report"})
+                   "build", ".idea", ".vscode", "htmlcov", "audit-report",
+                   # Test fixtures may hold deliberately bad Dockerfiles and manifests: not the service's.
+                   "tests", "test", "testdata", "fixtures", "__fixtures__"})
 MAX_ENTRIES = 50_000     # files looked at in one walk
 MAX_DEPTH = 10
 WALK_SECONDS = 10.0

@@ -115,6 +115,10 @@ def _read(conn: http.client.HTTPConnection, probe: Probe, signal_at: list[float]
     except (OSError, http.client.HTTPException) as exc:
         probe.error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         return
+    finally:
+        # Done with it, as a client is: whether the server drops idle kept-alive connections on its own
+        # is not what is measured here (a server waiting for them would be killed after the grace period).
+        conn.close()
     # signal_at is filled right before stop(); an answer read before that is "before the signal".
     probe.answered_after_signal_s = done - signal_at[0] if signal_at else -0.0
 

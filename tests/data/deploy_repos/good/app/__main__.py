@@ -1,0 +1,3 @@
+from app.settings import DATABASE_URL, LOG_LEVEL
+
+print(DATABASE_URL, LOG_LEVEL)
