@@ -111,7 +111,9 @@ def run(repo: Path, rel_files: list[str], extra_args: list[str], *, out_dir: Pat
         command = [sys.executable, "-I", "-m", "bandit", "-f", "json", "-q", "-o", str(out), *extra_args]
         if ignore_nosec:
             command.append("--ignore-nosec")
-        command += ["--", *chunk]
+        # "./"-prefixed, as bandit's own walk names them, so that exclude patterns written for a
+        # `bandit -r .` run (e.g. "./legacy") match.
+        command += ["--", *(f"./{name}" for name in chunk)]
         stderr = _run_bounded(command, repo, deadline, should_stop)
         part = parse(_read_json(out, stderr))
         merged.results += part.results

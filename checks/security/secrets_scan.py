@@ -109,8 +109,16 @@ def scan(files: Iterable[RepoFile], *, work_dir: Path, should_stop: Callable[[],
                 if secret.type.startswith(_NOT_SECRETS):
                     continue
                 result.hits.append(Hit(rel, int(secret.line_number or 0), secret.type, secret.secret_value or ""))
-    result.hits.sort(key=lambda h: (h.rel, h.line, h.type))
+    result.hits = _one_per_line(result.hits)
     return result
+
+
+def _one_per_line(hits: list[Hit]) -> list[Hit]:
+    """One problem, one finding: a high-entropy hit on a line that a specific detector (GitHub token,
+    AWS key, keyword...) already explains is the same secret seen twice."""
+    specific = {(h.rel, h.line) for h in hits if _TYPE_RULES.get(h.type) != "SEC014"}
+    kept = [h for h in hits if _TYPE_RULES.get(h.type) != "SEC014" or (h.rel, h.line) not in specific]
+    return sorted(kept, key=lambda h: (h.rel, h.line, h.type))
 
 
 def env_keys(text: str) -> list[tuple[str, bool]]:

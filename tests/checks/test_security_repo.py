@@ -1,0 +1,191 @@
+"""security check, repository part: bandit and committed secrets on a fixture repository with known
+issues, the repo's own bandit config, `# nosec` as suppressed findings, odd files, masking."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from auditor.interface import CheckError, CheckSkipped
+from auditor.model import Outcome, Severity
+from checks.security import bandit_scan
+from checks.security.check import SecurityCheck
+from checks.security.config import SecurityConfig
+from reports.sarif import SarifRenderer
+from tests.checks.security_helpers import OUTSIDE_SECRET, SECRETS, make_repo
+from tests.conftest import check_context, run_audit_cli
+
+
+def run_repo(repo: Path, tmp_path: Path, config: SecurityConfig | None = None) -> Outcome:
+    work = tmp_path / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    ctx = check_context(None, config or SecurityConfig(), work, repo=repo)
+    with ctx.http:
+        return SecurityCheck().run(ctx)
+
+
+@pytest.fixture(scope="module")
+def fixture_repo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("secrepo")
+    return make_repo(root, outside=root / "outside")
+
+
+@pytest.fixture(scope="module")
+def outcome(fixture_repo, tmp_path_factory) -> Outcome:
+    return run_repo(fixture_repo, tmp_path_factory.mktemp("secwork"))
+
+
+def keyed(outcome: Outcome) -> set[tuple]:
+    return {(f.rule_id, f.location.get("file"), f.location.get("line"), str(f.severity), f.suppressed)
+            for f in outcome.findings}
+
+
+def test_fixture_repo_gives_exactly_the_expected_findings(outcome):
+    assert keyed(outcome) == {
+        # bandit (tests/ left out by default); severity = bandit severity × confidence
+        ("SEC001", "app/shell.py", 1, "low", False),       # B404 import subprocess
+        ("SEC001", "app/shell.py", 5, "high", False),      # B602 shell=True
+        ("SEC001", "app/crypto.py", 5, "high", False),     # B324 md5
+        ("SEC001", "app/cache.py", 1, "low", False),       # B403 import pickle
+        ("SEC001", "app/cache.py", 5, "medium", True),     # B301 pickle.loads, `# nosec B301`
+        ("SEC002", "app/latin.py", None, "low", False),    # not UTF-8: bandit's errors array
+        # secrets
+        ("SEC010", "app/db.py", 1, "high", False),
+        ("SEC010", "app/latin.py", 2, "high", False),      # found in the non-UTF-8 file too
+        ("SEC013", "config/cloud.py", 1, "critical", False),  # AWS key
+        ("SEC013", "config/cloud.py", 2, "critical", False),  # GitHub token (no 2nd high-entropy finding)
+        ("SEC011", "deploy/key.pem", 1, "critical", False),
+        ("SEC012", ".env", None, "high", False),           # .env.example is a template: not reported
+        ("SEC003", None, None, "info", False),             # 50 MB file and outside symlinks
+    }
+    by_test = {f.title.split()[0] for f in outcome.findings if f.rule_id == "SEC001"}
+    assert by_test == {"B404", "B602", "B324", "B403", "B301"}
+
+
+def test_metrics_count_issues_suppressions_and_skips(outcome):
+    m = outcome.metrics
+    assert (m["bandit_issues"], m["bandit_suppressed"], m["bandit_errors"]) == (4, 1, 1)
+    assert m["bandit_files"] == 7  # tests/test_app.py excluded, the symlink not followed
+    skipped = {s["file"]: s["reason"] for s in m["files_skipped"]}
+    assert set(skipped) == {"data.bin", "app/leak.py", "vendor_link"}
+    assert "larger than" in skipped["data.bin"] and "outside" in skipped["app/leak.py"]
+    assert m["secret_files_transcoded"] == 1
+
+
+def test_no_secret_appears_unmasked_and_nothing_outside_was_read(outcome):
+    text = json.dumps([f.to_dict() for f in outcome.findings]) + json.dumps(outcome.metrics) + outcome.summary
+    assert [s for s in SECRETS if s in text] == []
+    assert OUTSIDE_SECRET not in text  # behind the symlink: never read
+    assert not [f for f in outcome.findings if str(f.location.get("file", "")).startswith(("app/leak", "vendor"))]
+    db = next(f for f in outcome.findings if f.rule_id == "SEC010" and f.location["file"] == "app/db.py")
+    assert db.evidence == 'app/db.py:1: db_password = "********"'
+
+
+def test_bandit_tests_option_scans_test_code(fixture_repo, tmp_path):
+    outcome = run_repo(fixture_repo, tmp_path, SecurityConfig(bandit_tests=True, secrets=False))
+    assert ("SEC001", "tests/test_app.py", 2, "low", False) in keyed(outcome)  # B101 assert
+
+
+def test_repo_bandit_config_in_pyproject_is_honoured(tmp_path):
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "a.py").write_text("import subprocess\nsubprocess.call('ls', shell=True)\n")
+    before = {f.title.split()[0] for f in run_repo(repo, tmp_path / "1").findings if f.rule_id == "SEC001"}
+    assert "B404" in before
+    (repo / "pyproject.toml").write_text('[tool.bandit]\nskips = ["B404"]\n')
+    outcome = run_repo(repo, tmp_path / "2")
+    after = {f.title.split()[0] for f in outcome.findings if f.rule_id == "SEC001"}
+    assert "B404" not in after and after  # skipped by the repo's config, the others still reported
+    assert outcome.metrics["bandit_config"] == ["pyproject.toml [tool.bandit]"]
+
+
+def test_repo_dot_bandit_ini_is_honoured(tmp_path):
+    repo = tmp_path / "r"
+    (repo / "legacy").mkdir(parents=True)
+    (repo / "legacy" / "old.py").write_text("import hashlib\nhashlib.md5(b'x')\n")
+    (repo / "new.py").write_text("import hashlib\nhashlib.md5(b'x')\n")
+    (repo / ".bandit").write_text("[bandit]\nexclude = ./legacy\n")
+    outcome = run_repo(repo, tmp_path / "w", SecurityConfig(secrets=False))
+    assert {f.location["file"] for f in outcome.findings if f.rule_id == "SEC001"} == {"new.py"}
+    assert outcome.metrics["bandit_config"] == [".bandit"]
+
+
+def test_git_repo_scans_what_git_would_commit_only(tmp_path):
+    repo = tmp_path / "g"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / ".gitignore").write_text(".env\n")
+    (repo / ".env").write_text("SECRET_KEY=abcdef0123456789abcdef\n")        # ignored: a local file
+    (repo / "settings.env").write_text("API_TOKEN=abcdef0123456789abcdef\n")  # would be committed
+    outcome = run_repo(repo, tmp_path / "w", SecurityConfig(bandit=False))
+    assert [f.location["file"] for f in outcome.findings if f.rule_id == "SEC012"] == ["settings.env"]
+    assert outcome.metrics["files_listed_by"] == "git"
+
+
+def test_bandit_on_a_missing_path_is_not_a_clean_pass(tmp_path):
+    """bandit exits 0 on a path that does not exist and lists it in `errors`: that must show."""
+    report = bandit_scan.run(tmp_path, ["does_not_exist.py"], [], out_dir=tmp_path, timeout_s=60,
+                             should_stop=lambda: False)
+    assert report.results == [] and report.errors
+    findings = bandit_scan.judge(report, None)
+    assert [(f.rule_id, f.location["file"]) for f in findings] == [("SEC002", "does_not_exist.py")]
+
+
+def test_bandit_does_not_import_the_audited_repo(tmp_path):
+    """A logging.py in the repo must not shadow the stdlib inside bandit (bandit runs isolated)."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "logging.py").write_text("raise SystemExit('repo code was executed')\n")
+    (repo / "app.py").write_text("import hashlib\nhashlib.md5(b'x')\n")
+    outcome = run_repo(repo, tmp_path / "w", SecurityConfig(secrets=False))
+    assert {f.location["file"] for f in outcome.findings if f.rule_id == "SEC001"} == {"app.py"}
+
+
+def test_bandit_stops_when_the_audit_stops(fixture_repo, tmp_path):
+    with pytest.raises(bandit_scan.BanditFailed, match="stopped"):
+        bandit_scan.run(fixture_repo, ["app/shell.py"], [], out_dir=tmp_path, timeout_s=60, should_stop=lambda: True)
+
+
+def test_severity_matrix():
+    assert bandit_scan.severity_of("HIGH", "HIGH") == Severity.HIGH
+    assert bandit_scan.severity_of("MEDIUM", "LOW") == Severity.LOW
+    assert bandit_scan.severity_of("LOW", "LOW") == Severity.INFO
+    assert bandit_scan.severity_of("UNDEFINED", "HIGH") == Severity.LOW
+
+
+def test_placeholders_and_test_fixtures_are_low(tmp_path):
+    repo = tmp_path / "r"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "example.py").write_text('password = "alice-password"\n')
+    (repo / "tests" / "conftest.py").write_text('password = "Qz8wNq5Kt3Hy7Lm"\n')
+    outcome = run_repo(repo, tmp_path / "w", SecurityConfig(bandit=False))
+    assert {(f.location["file"], str(f.severity)) for f in outcome.findings} == {
+        ("example.py", "low"), ("tests/conftest.py", "low")}
+
+
+def test_skipped_without_repo_or_url_and_error_on_missing_repo(tmp_path):
+    with pytest.raises(CheckSkipped):
+        SecurityCheck().run(check_context(None, SecurityConfig(), tmp_path))
+    with pytest.raises(CheckError, match="not a directory"):
+        SecurityCheck().run(check_context(None, SecurityConfig(), tmp_path, repo=tmp_path / "nope"))
+
+
+def test_secrets_never_unmasked_in_any_output_file(fixture_repo, tmp_path):
+    """The real CLI: every file it writes, plus SARIF rendered from its report.json."""
+    out = tmp_path / "out"
+    result = run_audit_cli("run", "--repo", str(fixture_repo), "--checks", "security", "--output-dir", str(out),
+                           timeout=120)
+    assert result.returncode == 1, result.stderr  # high findings: the gate fails
+    from auditor.model import Report
+
+    report = Report.from_dict(json.loads((out / "report.json").read_text()))
+    (out / "report.sarif").write_text(SarifRenderer().render(report))
+    written = sorted(p.name for p in out.iterdir())
+    assert {"report.json", "report.html", "report.sarif"} <= set(written)
+    for path in out.iterdir():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert [s for s in SECRETS if s in text] == [], path.name
+    assert "SEC013" in (out / "report.sarif").read_text()
