@@ -1,0 +1,130 @@
+"""Live conformance: build the schemathesis job from the audit's context (safety first), and judge the
+results into findings (pure: testable from a saved StResult)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.http import HttpClient
+from auditor.interface import AuditContext
+from auditor.model import Finding, Severity
+from auditor.operations import Operation, base_path
+
+from checks.openapi.config import KNOWN_ST_CHECKS, WRITE_ST_CHECKS, OpenApiConfig
+from checks.openapi.rules import make_finding, rule_for_st_code
+from checks.openapi.st_adapter import SAFE_METHODS, UNSAFE_METHODS, StJob, StResult
+
+AUTH_STATUSES = frozenset({401, 403})
+MASK = "***"
+
+
+@dataclass
+class Plan:
+    job: StJob | None
+    reason: str                # why conformance does not run (job is None), else ""
+    writes: bool
+
+
+def credentials(http: HttpClient) -> dict[str, str]:
+    """The headers the user supplied (--header / config): they go to schemathesis and nowhere else.
+
+    HttpClient has no public accessor for them yet (see the report to the lead); read them defensively."""
+    supplied = getattr(http, "_supplied_headers", set())
+    client = getattr(http, "_client", None)
+    headers = getattr(client, "headers", {}) if client is not None else {}
+    return {name: value for name, value in headers.items() if name.lower() in supplied}
+
+
+def plan(ctx: AuditContext, config: OpenApiConfig, document: dict[str, Any], source_url: str | None,
+         ops: list[Operation]) -> Plan:
+    if not config.conformance:
+        return Plan(None, "conformance = false in [tool.auditor.openapi]", False)
+    if not ctx.http.base_url:
+        return Plan(None, "no service URL (documentation judged from the document alone)", False)
+    if not ops:
+        return Plan(None, "the document declares no operations", False)
+    writes = config.writes and not ctx.read_only
+    methods = [*SAFE_METHODS, *UNSAFE_METHODS] if writes else list(SAFE_METHODS)
+    if not any(op.method in methods for op in ops):
+        return Plan(None, "no operation the audit may call (read-only: GET/HEAD/OPTIONS only)", False)
+    checks = [c for c in config.checks if writes or c not in WRITE_ST_CHECKS]
+    if writes:
+        checks += [c for c in WRITE_ST_CHECKS if c not in checks]
+    job = StJob(document=document, base_url=ctx.http.base_url + base_path(document, source_url),
+                headers=credentials(ctx.http), seed=ctx.seed, max_examples=config.max_examples,
+                request_timeout=config.request_timeout, rate_limit=config.rate_limit, checks=checks,
+                phases=list(config.phases), methods=methods, max_seconds=config.conformance_seconds,
+                known_checks=list(KNOWN_ST_CHECKS), stateful=writes)
+    return Plan(job, "", writes)
+
+
+def mask(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def judge(result: StResult, job: StJob, ops: list[Operation]) -> list[Finding]:
+    secrets = list(job.headers.values())
+    findings: list[Finding] = []
+    grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for failure in result.failures:
+        grouped[(rule_for_st_code(failure.code), failure.endpoint)].append(failure)
+    for (rule_id, endpoint), failures in grouped.items():
+        first = failures[0]
+        phases = sorted({f.phase for f in failures if f.phase})
+        detail = " ".join((first.message or "").split())[:400]
+        status = f"answered {first.status}; " if first.status else ""
+        message = (f"{endpoint}: {first.title} [{first.code or 'unknown code'}] — {status}"
+                   f"{detail + '; ' if detail else ''}{len(failures)} failing request"
+                   f"{'s' if len(failures) != 1 else ''} ({', '.join(phases) or 'schemathesis'} phase"
+                   f"{'s' if len(phases) != 1 else ''}).")
+        evidence = f"{first.curl}\n# {first.title}: {(first.message or '').strip()[:600]}".rstrip()
+        findings.append(make_finding(rule_id, mask(message, secrets), {"endpoint": endpoint},
+                                     evidence=mask(evidence, secrets), key=first.code if rule_id == "OAS199" else ""))
+    secured = {op.endpoint for op in ops if op.secured}
+    for endpoint, statuses in sorted(result.statuses.items()):
+        total = sum(statuses.values())
+        if endpoint in secured and total and set(statuses) <= AUTH_STATUSES:
+            given = bool(job.headers)
+            findings.append(make_finding(
+                "OAS090",
+                f"{endpoint}: all {total} conformance requests answered {'/'.join(map(str, sorted(statuses)))}"
+                + (": the credentials given with --header were refused" if given else
+                   " (no credentials given): its success responses were not checked"),
+                {"endpoint": endpoint}, severity=Severity.LOW if given else Severity.INFO))
+    if not result.complete:
+        why = result.stopped or "; ".join(result.errors[:2]) or "the run did not finish"
+        findings.append(make_finding("OAS091", f"Conformance testing stopped early: {mask(why, secrets)} "
+                                     f"(after {result.requests} requests).", {"url": job.base_url},
+                                     stable_location={"conformance": "run"}))
+    return findings
+
+
+def summary_metrics(plan_: Plan, result: StResult | None) -> dict[str, Any]:
+    job = plan_.job
+    if job is None or result is None:
+        return {"ran": False, "reason": plan_.reason}
+    return {
+        "ran": True,
+        "tool": f"schemathesis {result.version}".strip(),
+        "base_url": job.base_url,
+        "seed": job.seed,
+        "max_examples": job.max_examples,
+        "phases": job.phases + (["stateful"] if job.stateful else []),
+        "checks": job.checks,
+        "methods": job.methods,
+        "writes_enabled": plan_.writes,
+        "credentials": bool(job.headers),
+        "requests": result.requests,
+        "operations_tested": len(result.statuses),
+        "failures": len(result.failures),
+        "complete": result.complete,
+        "stopped": result.stopped or None,
+        "errors": result.errors[:5],
+        "blocked_requests": result.blocked[:10],
+        "duration_s": round(result.duration_s, 2),
+    }

@@ -1,0 +1,170 @@
+"""The OpenAPI document: where it came from, whether it is safe to walk, and whether it is valid.
+
+The core loads the document once (auditor/artifacts.py: --spec, else the conventional paths on the
+service); this module adds the docs-page discovery the core does not do, the size guard every walk
+relies on, the removal of external $refs (nothing the target wrote may make the auditor fetch a URL or
+read a file), and validation with openapi-spec-validator.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.artifacts import SpecError, parse_spec
+from auditor.http import HttpClient, RequestFailed
+from auditor.interface import AuditContext, CheckError, CheckSkipped
+
+# A YAML alias bomb loads as a small graph that expands exponentially on every walk; a 20 MB JSON
+# document has about a million nodes. Past this many nodes the document is refused, before any walk.
+MAX_NODES = 3_000_000
+# Docs pages that link to the document (Swagger UI, ReDoc, RapiDoc, Scalar).
+DOCS_PAGES = ("/docs", "/redoc", "/swagger-ui.html", "/swagger-ui/index.html", "/api/docs")
+_LINK_PATTERNS = (
+    re.compile(r"""\burl\s*:\s*['"]([^'"\s]{1,300})['"]"""),             # SwaggerUIBundle({url: '...'})
+    re.compile(r"""\bspec-url\s*=\s*['"]([^'"\s]{1,300})['"]"""),         # <redoc spec-url="...">
+    re.compile(r"""\bdata-url\s*=\s*['"]([^'"\s]{1,300})['"]"""),         # Scalar
+    re.compile(r"""\bspec-url\s*:\s*['"]([^'"\s]{1,300})['"]"""),
+)
+EXTERNAL_REF_NOTE = "x-auditor-external-ref"
+
+
+@dataclass
+class SpecInfo:
+    document: dict[str, Any]          # external $refs replaced, safe to hand to any library
+    source: str                       # file path or URL
+    source_url: str | None            # the URL when it was fetched (relative servers resolve against it)
+    version: str                      # "3.1.0", "3.0.3", "2.0"
+    nodes: int
+    external_refs: list[str] = field(default_factory=list)
+    validation_errors: list[str] = field(default_factory=list)
+
+
+def acquire(ctx: AuditContext) -> SpecInfo:
+    """The document of this audit, or CheckError (a --spec that cannot be used) / CheckSkipped (none)."""
+    loaded = ctx.artifacts.spec
+    document: dict[str, Any] | None = loaded.document if loaded else None
+    source = loaded.source if loaded else ""
+    if document is None:
+        problem = ctx.artifacts.spec_problem or "no OpenAPI document"
+        if ctx.target.spec:
+            raise CheckError(problem)  # the user named a document we cannot use: the audit is not trusted
+        found = discover_from_docs_page(ctx.http) if ctx.http.base_url else None
+        if found is None:
+            raise CheckSkipped(f"no OpenAPI document: {problem}")
+        document, source = found
+    nodes = count_nodes(document)
+    if nodes > MAX_NODES:
+        raise CheckError(f"spec {source} expands to more than {MAX_NODES:,} nodes (huge document or YAML alias "
+                         "bomb); refusing to analyse it")
+    safe, external = strip_external_refs(document)
+    source_url = source if source.startswith(("http://", "https://")) else None
+    info = SpecInfo(document=safe, source=source, source_url=source_url, version=spec_version(safe), nodes=nodes,
+                    external_refs=external)
+    info.validation_errors = validate(safe)
+    return info
+
+
+def discover_from_docs_page(http: HttpClient) -> tuple[dict[str, Any], str] | None:
+    """Follow the document link of a Swagger UI / ReDoc page on the service (two or three GETs)."""
+    for page in DOCS_PAGES:
+        try:
+            response = http.get(page)
+        except RequestFailed:
+            continue
+        if response.status != 200 or "html" not in response.content_type:
+            continue
+        for pattern in _LINK_PATTERNS:
+            for link in pattern.findall(response.text):
+                if link.startswith(("http://", "https://")) and not link.startswith(http.base_url + "/"):
+                    continue  # only the service itself: never fetch a URL the target names elsewhere
+                path = link[len(http.base_url):] if link.startswith(http.base_url) else link
+                if not path.startswith("/"):
+                    path = page.rsplit("/", 1)[0] + "/" + path
+                try:
+                    doc = http.get(path)
+                    if doc.status == 200:
+                        return parse_spec(doc.text, doc.url), doc.url
+                except (RequestFailed, SpecError):
+                    continue
+    return None
+
+
+def count_nodes(document: Any, limit: int = MAX_NODES) -> int:
+    """Nodes of the document as every walker sees it (aliases counted each time): stops past ``limit``."""
+    count = 0
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > limit:
+            return count
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
+def strip_external_refs(document: Any) -> tuple[Any, list[str]]:
+    """A copy where every $ref that is not local ("#/...") is replaced by an empty schema that names it.
+
+    Both openapi-spec-validator (jsonschema-path's retriever) and schemathesis fetch remote refs and read
+    local files; the document comes from the target, so neither may follow them."""
+    external: list[str] = []
+
+    def copy(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                external.append(ref)
+                return {EXTERNAL_REF_NOTE: ref[:200]}
+            return {key: copy(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [copy(value) for value in node]
+        return node
+
+    return copy(document), sorted(set(external))
+
+
+def spec_version(document: dict[str, Any]) -> str:
+    return str(document.get("openapi") or document.get("swagger") or "unknown")
+
+
+def validate(document: dict[str, Any], limit: int = 5) -> list[str]:
+    """openapi-spec-validator's first few messages (empty = valid), each one line."""
+    from jsonschema_path import SchemaPath
+    from openapi_spec_validator.shortcuts import get_validator_cls
+    from openapi_spec_validator.validation.exceptions import ValidatorDetectError
+
+    try:
+        cls = get_validator_cls(document)
+    except ValidatorDetectError:
+        return [f"unsupported OpenAPI version {spec_version(document)!r} (3.0, 3.1 and Swagger 2.0 are)"]
+    messages: list[str] = []
+    try:
+        for error in cls(SchemaPath.from_dict(document, handlers={})).iter_errors():
+            messages.append(_one_line(error))
+            if len(messages) >= limit:
+                break
+    except RecursionError:
+        messages.append("a $ref cycle without any schema in between ($ref pointing at itself through refs only)")
+    except Exception as exc:  # noqa: BLE001 — the validator raises resolver errors instead of yielding them
+        messages.append(_one_line(exc))
+    return messages
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    path = getattr(error, "path", None) or getattr(error, "absolute_path", None)
+    first = text.splitlines()[0]
+    # referencing's errors append a repr of the whole document ("... does not exist within {...}").
+    first = re.sub(r"\s+within\s+\{.*$", "", first)
+    if type(error).__name__ == "PointerToNowhere":
+        first = f"unresolved $ref: {first}"
+    if path:
+        location = "/".join(str(p) for p in path)
+        if location and location not in first:
+            first = f"{first} (at {location})"
+    return first[:300] + ("…" if len(first) > 300 else "")
