@@ -24,6 +24,8 @@ class Rule:
 
 _RULES = (
     # Container image (Dockerfile).
+    # Severities: what the readiness checklist names (verified container images, configuration from the
+    # environment, health checks, graceful shutdown, runbooks) is high when breached; the rest lower.
     Rule("DPL001", "No Dockerfile", Severity.HIGH,
          "Add a Dockerfile (or Containerfile) that builds the service's image, so what runs in production is "
          "a reviewed, reproducible artifact. If the service is deliberately not containerised, set "
@@ -48,7 +50,7 @@ _RULES = (
          "A build argument or ENV named like a secret has its value recorded in the image history or "
          "config when it is set (docker build --build-arg TOKEN=...). Use a BuildKit secret mount for build "
          "time and the runtime environment for run time (Docker's SecretsUsedInArgOrEnv build check)."),
-    Rule("DPL007", "No HEALTHCHECK or probe configuration", Severity.MEDIUM,
+    Rule("DPL007", "No HEALTHCHECK or probe configuration", Severity.HIGH,
          "Tell the orchestrator how to probe the service: a HEALTHCHECK in the Dockerfile (Docker, Compose, "
          "ECS), a healthcheck in the compose file, or livenessProbe/readinessProbe on the Kubernetes "
          "containers, pointing at the service's liveness/readiness endpoints."),
@@ -80,7 +82,7 @@ _RULES = (
          "Remove the file from the repository (git rm --cached), add it to .gitignore, rotate every secret it "
          "held, and commit a .env.example with placeholder values instead. High when it holds secret-named "
          "keys, medium otherwise."),
-    Rule("DPL021", "Configuration not read from the environment", Severity.MEDIUM,
+    Rule("DPL021", "Configuration not read from the environment", Severity.HIGH,
          "Read deployment-specific settings (database URL, secrets, log level) from environment variables "
          "(os.environ, pydantic-settings BaseSettings, django-environ), as the twelve-factor app does, so one "
          "image runs in every environment."),
@@ -101,7 +103,7 @@ _RULES = (
          "logging.Formatter that json.dumps the record), including the server's own lines, so the log "
          "pipeline can index fields such as level, request id and status."),
     # Operations.
-    Rule("DPL040", "No runbook or operations docs", Severity.MEDIUM,
+    Rule("DPL040", "No runbook or operations docs", Severity.HIGH,
          "Add a RUNBOOK.md (or docs/runbook.md / docs/operations.md) saying how to deploy and roll back, "
          "which settings and dependencies the service needs, its health and metrics endpoints, and what to "
          "do for its usual alerts."),

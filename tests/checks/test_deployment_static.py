@@ -39,7 +39,8 @@ def test_bad_dockerfile_latest_root_secret_and_no_healthcheck_are_each_found(tmp
     rows = items(outcome)
     for title in ("Base image pinned", "Runs as non-root", "No secrets in ENV/ARG"):
         assert rows[title]["status"] == "fail", title
-    assert rows["HEALTHCHECK or probe config"]["status"] == "warn"   # medium under --fail-on high
+    assert rows["HEALTHCHECK or probe config"]["status"] == "fail"
+    assert rows["Runbook / operations docs"]["status"] == "fail" and rows["CI configuration"]["status"] == "warn"
     assert rows["Dockerfile present"]["status"] == "pass"
 
 
