@@ -142,11 +142,13 @@ def _cors(got: Gathered) -> list[Finding]:
                     stable_location=stable))
             continue
         if allowed and allowed == exchange.note:
+            if credentials and any(f.rule_id == "SEC022" for f in findings):
+                continue  # the GET and the preflight show one problem: one finding
             if credentials:
                 findings.append(make_finding(
                     "SEC022", f"A {exchange.method} with the foreign `Origin: {exchange.note}` got it echoed in "
                               "Access-Control-Allow-Origin with `Access-Control-Allow-Credentials: true`.", where,
-                    evidence=exchange.evidence, stable_location=stable, key=exchange.method))
+                    evidence=exchange.evidence, stable_location=stable))
             elif reflected_without_credentials is None:
                 reflected_without_credentials = exchange
     if reflected_without_credentials is not None and not any(f.rule_id == "SEC022" for f in findings):

@@ -1,0 +1,155 @@
+"""security check, service part: a purpose-built insecure server on 127.0.0.1, the sample service clean
+and with its seeded defects, and "one problem, one finding" with the openapi check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor.demo import demo_serve_spec
+from auditor.http import SAFE_METHODS
+from auditor.model import CheckResult, Finding, Outcome, Section, Severity, Status
+from auditor.operations import Parameter, operations
+from checks.security.check import SecurityCheck
+from checks.security.config import SecurityConfig
+from checks.security.probes import BOGUS_JWT, bogus_credential, malformed_value
+from tests.checks.security_helpers import INSECURE_SPEC, insecure_server
+from tests.conftest import check_context, sample_service
+from tests.stub_server import StubServer
+
+
+def run_service(url: str, tmp_path: Path, config: SecurityConfig | None = None, *, repo: Path | None = None,
+                earlier: dict[str, CheckResult] | None = None, headers: dict[str, str] | None = None,
+                spec: str | None = None) -> Outcome:
+    ctx = check_context(url, config or SecurityConfig(), tmp_path, repo=repo, headers=headers, spec=spec)
+    ctx.earlier = earlier or {}
+    with ctx.http:
+        return SecurityCheck().run(ctx)
+
+
+def rules_at(outcome: Outcome) -> set[tuple[str, str]]:
+    return {(f.rule_id, f.location.get("endpoint") or "service") for f in outcome.findings}
+
+
+@pytest.fixture
+def insecure():
+    with insecure_server() as server:
+        yield server
+
+
+def test_insecure_server_every_problem_found(insecure, tmp_path):
+    outcome = run_service(insecure.url, tmp_path)
+    assert rules_at(outcome) == {
+        ("SEC020", "GET /secret"),    # secured in the spec, 200 without credentials
+        ("SEC021", "GET /private"),   # accepts an unsigned alg-none JWT
+        ("SEC022", "GET /items"),     # foreign Origin echoed with credentials (GET and preflight: one finding)
+        ("SEC023", "GET /items"),     # Origin: null allowed with credentials
+        ("SEC030", "GET /items"),     # traceback in the 500 of ?limit=not-a-number
+        ("SEC040", "service"),        # Server: Werkzeug/3.1.9 Python/3.11.7
+        ("SEC041", "service"),        # no nosniff
+        ("SEC052", "service"),        # no rate-limit headers
+    }
+    banners = [f for f in outcome.findings if f.rule_id == "SEC040"]
+    assert len(banners) == 2  # Server and X-Powered-By
+    trace = next(f for f in outcome.findings if f.rule_id == "SEC030")
+    assert "limit=not-a-number" in trace.message and trace.severity == Severity.HIGH
+    assert outcome.metrics["open_operations"][0]["endpoint"] == "GET /secret"
+
+
+def test_only_safe_methods_reach_the_service(insecure, tmp_path):
+    run_service(insecure.url, tmp_path, SecurityConfig(rate_limit_burst=5))
+    assert insecure.requests and {method for method, _, _ in insecure.requests} <= SAFE_METHODS
+
+
+def test_authenticated_response_without_no_store(insecure, tmp_path):
+    outcome = run_service(insecure.url, tmp_path, headers={"Authorization": "Bearer real-token-value"},
+                          config=SecurityConfig(invalid_token=False))
+    assert ("SEC042", "GET /private") in rules_at(outcome)
+    assert ("SEC021", "GET /private") not in rules_at(outcome)  # switched off
+    assert "real-token-value" not in str([f.to_dict() for f in outcome.findings])
+
+
+def test_openapi_ignored_auth_is_linked_not_repeated(insecure, tmp_path):
+    openapi_finding = Finding(rule_id="OAS401", severity=Severity.HIGH, title="Ignored auth (ST401)",
+                              message="schemathesis ST401: the API accepts requests without authentication",
+                              location={"endpoint": "GET /secret"})
+    earlier = {"openapi": CheckResult(id="openapi", title="OpenAPI", section=Section.OPENAPI, status=Status.FAIL,
+                                      summary="", findings=[openapi_finding])}
+    outcome = run_service(insecure.url, tmp_path, earlier=earlier)
+    assert ("SEC020", "GET /secret") not in rules_at(outcome)
+    assert outcome.metrics["linked_findings"] == [{
+        "endpoint": "GET /secret", "status": 200, "request": "GET /secret", "reported_by": "openapi",
+        "rule_id": "OAS401", "fingerprint": openapi_finding.fingerprint}]
+    assert "reported by openapi" in outcome.summary
+
+
+def test_rate_limit_burst_is_capped_and_judged(tmp_path):
+    count = {"n": 0}
+
+    def limited(handler):
+        count["n"] += 1
+        if count["n"] > 3:
+            return 429, {"Content-Type": "text/plain"}, "slow down"  # no Retry-After
+        return 200, {"Content-Type": "application/json", "X-Content-Type-Options": "nosniff"}, "{}"
+
+    with StubServer(routes={"/": limited}) as server:
+        outcome = run_service(server.url, tmp_path, SecurityConfig(rate_limit_burst=10, rate_limit_path="/"))
+        assert ("SEC051", "service") in rules_at(outcome)
+        assert outcome.metrics["rate_limit_burst"] <= 10
+    with StubServer(routes={"/": (200, {"X-Content-Type-Options": "nosniff"}, "{}")}) as server:
+        outcome = run_service(server.url, tmp_path, SecurityConfig(rate_limit_burst=7, rate_limit_path="/"))
+        assert ("SEC050", "service") in rules_at(outcome)
+        assert sum(1 for r in server.requests if r[0] == "GET" and r[1] == "/") >= 7
+
+
+def test_unreachable_service_is_an_error(tmp_path):
+    from auditor.interface import CheckError
+
+    with StubServer() as server:
+        url = server.url
+    with pytest.raises(CheckError, match="does not answer"):
+        run_service(url, tmp_path, SecurityConfig())
+
+
+def test_no_spec_still_probes_the_base_url(tmp_path):
+    with StubServer(routes={"/": (200, {"Server": "nginx/1.18.0"}, "hi")}) as server:
+        outcome = run_service(server.url, tmp_path)
+    assert ("SEC040", "service") in rules_at(outcome)
+    assert outcome.metrics["spec_used"] is False and "no OpenAPI document" in outcome.summary
+
+
+def test_request_builders():
+    ops = {op.endpoint: op for op in operations(INSECURE_SPEC)}
+    headers, query, _ = bogus_credential(ops["GET /secret"], INSECURE_SPEC)
+    assert headers == {"Authorization": f"Bearer {BOGUS_JWT}"} and query == {}
+    assert malformed_value(Parameter("d", "query", False, {"type": "string", "format": "date"})) == "not-a-date"
+    assert malformed_value(Parameter("n", "query", False, {"anyOf": [{"type": "integer"}, {"type": "null"}]})) \
+        == "not-a-number"
+    assert malformed_value(Parameter("s", "query", False, {"type": "string"})) is None
+
+
+# ---- the sample service ---------------------------------------------------------------------------------
+
+def test_clean_sample_service_has_no_high_finding(tmp_path):
+    _serve, repo = demo_serve_spec([])
+    with sample_service(tmp_path, env={"RATE_LIMIT_PER_MINUTE": "40"}) as service:
+        outcome = run_service(service.url, tmp_path, repo=repo)
+        high = [f for f in outcome.findings if f.severity.rank >= Severity.HIGH.rank and not f.suppressed]
+        assert high == [], [(f.rule_id, f.location, f.message) for f in high]
+        assert not {r for r, _ in rules_at(outcome)} & {"SEC020", "SEC030", "SEC052"}
+        assert outcome.metrics["secured_operations"] > 0 and outcome.metrics["bandit_files"] > 0
+        burst = run_service(service.url, tmp_path, SecurityConfig(bandit=False, secrets=False, rate_limit_burst=80))
+        assert not {r for r, _ in rules_at(burst)} & {"SEC050", "SEC051"}
+        assert burst.metrics["rate_limit_burst"] < 80  # stopped at the first 429
+
+
+def test_sample_service_defects_are_found(tmp_path):
+    with sample_service(tmp_path, defects=["missing_auth", "leaky_errors", "no_rate_limit"]) as service:
+        outcome = run_service(service.url, tmp_path)
+        found = rules_at(outcome)
+        assert ("SEC020", "GET /orders") in found       # missing_auth
+        assert ("SEC030", "GET /books") in found        # leaky_errors: published_after=not-a-date
+        assert ("SEC052", "service") in found           # no_rate_limit: no rate-limit headers
+        burst = run_service(service.url, tmp_path, SecurityConfig(rate_limit_burst=30))
+        assert [f.location for f in burst.findings if f.rule_id == "SEC050"] == [{"endpoint": "GET /authors"}]
