@@ -259,7 +259,12 @@ def _refuse_writes() -> None:
 
         def guarded(self: Any, method: str, url: str, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
             if method.upper() not in ("GET", "HEAD", "OPTIONS"):
-                raise PermissionError(f"{method.upper()} {url} refused: the audit is read-only against this target")
+                refused = PermissionError(f"{method.upper()} refused: the audit is read-only against this target")
+                # Recorded as a failed request (so the report shows it), then raised to end the task.
+                self.request_event.fire(request_type=method.upper(), name=kwargs.get("name") or url,
+                                        response_time=0.0, response_length=0, exception=refused, context={},
+                                        response=None)
+                raise refused
             return _original(self, method, url, *args, **kwargs)
 
         session.request = guarded  # type: ignore[method-assign]

@@ -25,6 +25,7 @@ from locust import FastHttpUser, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from checks.latency import hist
+from checks.latency.schedule import smooth_mix
 
 # Message types between the master and its workers (locust's custom messages).
 PLAN_MESSAGE = "latency_plan"
@@ -144,21 +145,6 @@ class State:
     done = gevent.event.Event()
     stop = threading.Event()        # set on SIGTERM: stop scheduling at once, report what was measured
     closed_cursor = 0
-
-
-def smooth_mix(weights: list[int]) -> list[int]:
-    """One cycle of smooth weighted round-robin (nginx): target indices in an order that spreads each
-    target evenly, so every endpoint is sampled across the whole run, deterministically."""
-    current = [0] * len(weights)
-    total = sum(weights)
-    order = []
-    for _ in range(total):
-        for i, w in enumerate(weights):
-            current[i] += w
-        best = max(range(len(weights)), key=lambda i: current[i])
-        current[best] -= total
-        order.append(best)
-    return order
 
 
 def configure(user_class: type[FastHttpUser], job: dict[str, Any]) -> None:

@@ -116,6 +116,16 @@ def uniform(low_ms: float, high_ms: float) -> Behaviour:
     return behave
 
 
+def serialised(behaviour: Behaviour) -> Behaviour:
+    """The same answers, one request at a time (a single-threaded server): queues build up under load."""
+    lock = threading.Lock()
+
+    def behave(server: LatencyServer, path: str, n: int) -> tuple[int, str]:
+        with lock:
+            return behaviour(server, path, n)
+    return behave
+
+
 def stalls(period_s: float = 3.0, stall_s: float = 1.0, base_ms: float = 1.0) -> Behaviour:
     """Answers in base_ms, except that everything arriving in the first stall_s of each period waits for
     the stall to end (a GC pause, a lock, a full pool)."""

@@ -1,0 +1,39 @@
+"""Against the bundled sample service, started exactly as `audit demo` starts it."""
+
+from __future__ import annotations
+
+import json
+
+from auditor.model import Status
+from checks.latency import LatencyCheck
+from checks.latency.config import LatencyConfig
+from tests.conftest import check_context, run_audit_cli, sample_service
+
+
+def test_clean_sample_service_passes_with_its_defaults(tmp_path):
+    with sample_service(tmp_path) as service:
+        ctx = check_context(service.url, LatencyConfig(), tmp_path)
+        with ctx.http:
+            outcome = LatencyCheck().run(ctx)
+    assert outcome.findings == [] and outcome.status is None, outcome.summary
+    assert outcome.metrics["p95_ms"] < 100 and outcome.metrics["error_rate"] == 0
+    loaded = {f"{row['method']} {row['path']}" for row in outcome.metrics["endpoints"]}
+    assert {"GET /books", "GET /books/{book_id}", "GET /authors", "GET /authors/{author_id}"} <= loaded
+    # Operations that need a credential the audit does not have are left out with the reason.
+    excluded = {e["endpoint"] for e in outcome.metrics["excluded"]}
+    assert {"GET /users/me", "GET /orders"} <= excluded
+    # Path ids came from the service's own lists: real books, so no 404s.
+    assert all(row["error_rate"] == 0 for row in outcome.metrics["endpoints"])
+
+
+def test_slow_endpoint_defect_fails_the_gate_at_that_endpoint(tmp_path):
+    result = run_audit_cli("demo", "--checks", "latency", "--defects", "slow_endpoint", "--format", "json",
+                           "--output-dir", str(tmp_path / "out"), timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    check = report["checks"][0]
+    assert check["id"] == "latency" and check["status"] == Status.FAIL
+    slow = [f for f in check["findings"] if f["rule_id"] == "LAT001"]
+    assert [f["location"] for f in slow] == [{"endpoint": "GET /authors"}]
+    row = next(r for r in check["metrics"]["endpoints"] if r["path"] == "/authors")
+    assert row["p95_ms"] > 100 and row["p50_ms"] > 100  # the defect sleeps ~150 ms on every call
