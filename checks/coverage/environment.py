@@ -154,7 +154,7 @@ def greenlet_libraries(repo: Path) -> list[str]:
 
 
 @dataclass
-class TestCommand:
+class RunCommand:
     kind: str                 # "module" (python -m X) or "script" (python FILE)
     target: str               # the module or the script
     args: list[str]
@@ -183,13 +183,13 @@ def has_pytest_config(repo: Path) -> bool:
     return False
 
 
-def test_command(repo: Path, configured: str | None) -> TestCommand:
+def resolve_command(repo: Path, configured: str | None) -> RunCommand:
     """The configured command, parsed; else `manage.py test` for a Django project without pytest config,
     else pytest."""
     if configured is None:
         if (repo / "manage.py").is_file() and not has_pytest_config(repo):
-            return TestCommand("script", "manage.py", ["test"], "python manage.py test")
-        return TestCommand("module", "pytest", [], "pytest")
+            return RunCommand("script", "manage.py", ["test"], "python manage.py test")
+        return RunCommand("module", "pytest", [], "pytest")
     try:
         words = shlex.split(configured)
     except ValueError as exc:
@@ -198,14 +198,14 @@ def test_command(repo: Path, configured: str | None) -> TestCommand:
         raise EnvironmentError_("[tool.auditor.coverage] command is empty")
     first = Path(words[0]).name
     if first in ("pytest", "py.test"):
-        return TestCommand("module", "pytest", words[1:], configured)
+        return RunCommand("module", "pytest", words[1:], configured)
     if first.startswith("python"):
         words = words[1:]
         if len(words) >= 2 and words[0] == "-m":
-            return TestCommand("module", words[1], words[2:], configured)
+            return RunCommand("module", words[1], words[2:], configured)
         if words and words[0].endswith(".py"):
-            return TestCommand("script", words[0], words[1:], configured)
+            return RunCommand("script", words[0], words[1:], configured)
     elif words[0].endswith(".py"):
-        return TestCommand("script", words[0], words[1:], configured)
+        return RunCommand("script", words[0], words[1:], configured)
     raise EnvironmentError_(f"[tool.auditor.coverage] command {configured!r}: expected \"pytest ...\", "
                             "\"python -m MODULE ...\" or \"python SCRIPT.py ...\" (it runs under coverage run)")

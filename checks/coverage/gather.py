@@ -13,8 +13,8 @@ from pathlib import Path
 from checks.coverage import environment
 from checks.coverage.config import CoverageConfig
 from checks.coverage.data import CoverageData, DataError, parse_json_report, parse_xml_report
-from checks.coverage.environment import EnvironmentError_, TestCommand
-from checks.coverage.junit import ResultsError, TestOutcome, parse_junit, parse_unittest_output
+from checks.coverage.environment import EnvironmentError_, RunCommand
+from checks.coverage.junit import ResultsError, SuiteOutcome, parse_junit, parse_unittest_output
 from checks.coverage.proc import ProcResult, clean_env, run_bounded
 
 EXISTING_DATA = ("coverage.json", "coverage.xml", ".coverage")
@@ -30,7 +30,7 @@ class GatherError(Exception):
 @dataclass
 class Gathered:
     data: CoverageData | None = None
-    tests: TestOutcome | None = None
+    tests: SuiteOutcome | None = None
     origin: str = ""                       # "fresh coverage.json in the repo" / "tests run under coverage"
     python: str = ""
     python_source: str = ""
@@ -78,7 +78,7 @@ def from_existing(path: Path, repo: Path, tmp: Path, should_stop: Callable[[], b
 def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, timeout_s: float,
               should_stop: Callable[[], bool], progress: Callable[[str], None]) -> Gathered:
     python, why = environment.find_python(repo, settings.get("python"))
-    command = environment.test_command(repo, config.command)
+    command = environment.resolve_command(repo, config.command)
     got = Gathered(origin="tests run under coverage by the audit", python=str(python), python_source=why,
                    command=command.text)
     progress(f"probing {python}")
@@ -157,7 +157,7 @@ def _concurrency(libraries: list[str], repo_setting: list[str], installed: dict)
     return ["thread", usable[0]] if usable else []
 
 
-def _command_argv(command: TestCommand, junit: Path) -> list[str]:
+def _command_argv(command: RunCommand, junit: Path) -> list[str]:
     if command.kind == "module":
         argv = ["-m", command.target, *command.args]
     else:
@@ -168,7 +168,7 @@ def _command_argv(command: TestCommand, junit: Path) -> list[str]:
     return argv
 
 
-def _outcome(command: TestCommand, run: ProcResult, junit: Path) -> TestOutcome | None:
+def _outcome(command: RunCommand, run: ProcResult, junit: Path) -> SuiteOutcome | None:
     if junit.is_file():
         try:
             return parse_junit(junit)

@@ -10,7 +10,7 @@ from typing import Any
 from auditor.model import Finding
 from checks.coverage.config import CoverageConfig
 from checks.coverage.data import CoverageData, line_ranges
-from checks.coverage.junit import TestOutcome
+from checks.coverage.junit import SuiteOutcome
 from checks.coverage.rules import make_finding
 
 MAX_TEST_FINDINGS = 20
@@ -53,7 +53,7 @@ def diff_coverage(data: CoverageData, changed: dict[str, set[int]], base_ref: st
     return result
 
 
-def test_file(name: str, repo: Path) -> str | None:
+def failing_test_file(name: str, repo: Path) -> str | None:
     """A JUnit test id's file, when it can be told: "tests.test_x.TestY::test_z" -> tests/test_x.py."""
     dotted = name.split("::", 1)[0]
     parts = dotted.split(".")
@@ -64,7 +64,7 @@ def test_file(name: str, repo: Path) -> str | None:
     return None
 
 
-def judge(*, data: CoverageData | None, tests: TestOutcome | None, config: CoverageConfig, repo: Path,
+def judge(*, data: CoverageData | None, tests: SuiteOutcome | None, config: CoverageConfig, repo: Path,
           diff: DiffCoverage | None, no_tests: bool, timed_out: bool, timeout_s: float,
           concurrency_note: str | None, run_tail: str, results_unknown: bool) -> list[Finding]:
     findings: list[Finding] = []
@@ -84,7 +84,7 @@ def judge(*, data: CoverageData | None, tests: TestOutcome | None, config: Cover
     if tests is not None and tests.failed:
         for name in tests.failed_names[:MAX_TEST_FINDINGS]:
             location: dict[str, Any] = {"test": name}
-            file = test_file(name, repo)
+            file = failing_test_file(name, repo)
             if file:
                 location = {"file": file, "test": name}
             findings.append(make_finding("COV002", f"Test {name} failed.", location,

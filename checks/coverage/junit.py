@@ -11,7 +11,7 @@ MAX_NAMES = 200
 
 
 @dataclass
-class TestOutcome:
+class SuiteOutcome:
     passed: int = 0
     failed: int = 0          # failures and errors (a test that errors has not passed either)
     skipped: int = 0         # skips and expected failures
@@ -28,12 +28,12 @@ class ResultsError(Exception):
     """Test results that cannot be read; one line."""
 
 
-def parse_junit(path: Path) -> TestOutcome:
+def parse_junit(path: Path) -> SuiteOutcome:
     try:
         root = ET.parse(path).getroot()  # noqa: S314
     except (OSError, ET.ParseError) as exc:
         raise ResultsError(f"{path.name} is not readable JUnit XML ({exc})") from None
-    outcome = TestOutcome(origin=path.name)
+    outcome = SuiteOutcome(origin=path.name)
     for case in root.iter("testcase"):
         classname, name = case.get("classname", ""), case.get("name", "")
         test_id = f"{classname}::{name}" if classname else name
@@ -55,7 +55,7 @@ _STATUS = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$", re.M)
 _FAILED_TEST = re.compile(r"^(?:FAIL|ERROR): (\S+) \(([^)]+)\)", re.M)
 
 
-def parse_unittest_output(text: str) -> TestOutcome | None:
+def parse_unittest_output(text: str) -> SuiteOutcome | None:
     """The summary unittest (and Django's test runner) prints: "Ran N tests" then "OK (skipped=1)" or
     "FAILED (failures=1, errors=2)". None when no such summary is in the output."""
     ran = _RAN.findall(text)
@@ -70,7 +70,7 @@ def parse_unittest_output(text: str) -> TestOutcome | None:
             counts[key] = int(value)
     failed = counts.get("failures", 0) + counts.get("errors", 0) + counts.get("unexpected successes", 0)
     skipped = counts.get("skipped", 0) + counts.get("expected failures", 0)
-    outcome = TestOutcome(passed=max(0, total - failed - skipped), failed=failed, skipped=skipped,
+    outcome = SuiteOutcome(passed=max(0, total - failed - skipped), failed=failed, skipped=skipped,
                           origin="unittest output")
     for method, where in _FAILED_TEST.findall(text):
         # Python 3.11+ prints "(module.Class.method)", older ones "(module.Class)".

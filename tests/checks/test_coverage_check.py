@@ -1,0 +1,168 @@
+"""The coverage check against real fixture repos (generated in tmp_path), run the way the runner does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from auditor.interface import CheckError
+from tests.checks.coverage_helpers import (TESTS_ALL_GOOD, coverage_own_total, files_in, git_commit, make_repo,
+                                           rule_ids, run_check, write)
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_known_figure_one_failing_test_fails_under_threshold(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    before = files_in(repo)
+    own = coverage_own_total(repo, tmp_path)
+    outcome, status = run_check(repo, tmp_path)
+    m = outcome.metrics
+    assert abs(m["percent_covered"] - own["totals"]["percent_covered"]) < 0.1
+    assert own["totals"]["percent_covered"] < 80  # the fixture is meant to be under the default threshold
+    assert (m["tests_passed"], m["tests_failed"], m["tests_skipped"]) == (3, 1, 1)
+    assert m["threshold"] == 80
+    assert status == "fail"
+    assert "COV001" in rule_ids(outcome) and "COV002" in rule_ids(outcome)
+    failing = [f for f in outcome.findings if f.rule_id == "COV002"]
+    assert len(failing) == 1 and "test_broken" in failing[0].location["test"]
+    assert failing[0].location["file"] == "tests/test_calc.py"
+    assert any("test_broken" in name for name in m["failed_tests"])
+    # Per-file table with missing lines, as coverage.py reports them.
+    row = next(r for r in m["files"] if r["file"] == "calc.py")
+    own_calc = own["files"]["calc.py"]
+    assert row["missing"] == len(own_calc["missing_lines"]) and row["missing_lines"]
+    assert str(own_calc["missing_lines"][0]) in row["missing_lines"]
+    # The run left nothing in the repo: data, reports and caches went to the temp dir.
+    assert files_in(repo) == before
+
+
+def test_good_repo_passes_with_no_findings(tmp_path):
+    repo = make_repo(tmp_path / "repo", TESTS_ALL_GOOD)
+    outcome, status = run_check(repo, tmp_path)
+    assert status == "pass", [f.message for f in outcome.findings]
+    assert outcome.metrics["percent_covered"] == 100.0
+    assert outcome.metrics["tests_failed"] == 0 and outcome.metrics["tests_passed"] == 1
+
+
+def test_threshold_is_configurable(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    own = coverage_own_total(repo, tmp_path)["totals"]["percent_covered"]
+    outcome, _ = run_check(repo, tmp_path, threshold=own - 5)
+    assert "COV001" not in rule_ids(outcome)
+    assert outcome.metrics["threshold"] == pytest.approx(own - 5)
+
+
+def test_fresh_coverage_json_is_used_without_running_tests(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    own = coverage_own_total(repo, tmp_path)
+    report = repo / "coverage.json"
+    report.write_text(json.dumps(own))
+    future = time.time() + 60
+    os.utime(report, (future, future))
+    outcome, status = run_check(repo, tmp_path)
+    assert "command" not in outcome.metrics and "fresh coverage.json" in outcome.metrics["source"]
+    assert outcome.metrics["percent_covered"] == pytest.approx(own["totals"]["percent_covered"], abs=0.01)
+    assert outcome.metrics["tests_passed"] is None
+    assert "COV007" in rule_ids(outcome) and "COV001" in rule_ids(outcome)
+
+
+def test_stale_or_corrupt_data_is_ignored_and_tests_run(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    stale = repo / "coverage.json"
+    stale.write_text('{"totals": {"percent_covered": 99.0, "covered_lines": 1, "num_statements": 1}, "files": {}}')
+    past = time.time() - 3600
+    os.utime(stale, (past, past))
+    corrupt = repo / "coverage.xml"
+    corrupt.write_text("<coverage><unclosed>")
+    future = time.time() + 60
+    os.utime(corrupt, (future, future))
+    outcome, _ = run_check(repo, tmp_path)
+    assert outcome.metrics["command"] == "pytest" and outcome.metrics["tests_failed"] == 1
+    assert outcome.metrics["percent_covered"] < 99
+    notes = " ".join(outcome.metrics["notes"])
+    assert "coverage.xml" in notes and "coverage.json" in notes
+    with pytest.raises(CheckError, match="no usable fresh coverage data"):
+        run_check(repo, tmp_path, use_existing="only")
+
+
+def test_cobertura_xml_gives_coverage_py_total(tmp_path):
+    repo = make_repo(tmp_path / "repo", TESTS_ALL_GOOD.replace(", unused_one(1) == 3", ""))
+    own = coverage_own_total(repo, tmp_path)
+    data = next(tmp_path.glob("own.coverage"))
+    subprocess.run([sys.executable, "-m", "coverage", "xml", f"--data-file={data}", "-o", str(repo / "coverage.xml")],
+                   cwd=repo, check=True, capture_output=True)
+    future = time.time() + 60
+    os.utime(repo / "coverage.xml", (future, future))
+    outcome, _ = run_check(repo, tmp_path, use_existing="only")
+    assert outcome.metrics["percent_covered"] == pytest.approx(own["totals"]["percent_covered"], abs=0.1)
+    row = next(r for r in outcome.metrics["files"] if r["file"] == "calc.py")
+    assert row["missing"] == len(own["files"]["calc.py"]["missing_lines"])
+
+
+def test_hanging_tests_time_out_with_a_finding(tmp_path):
+    repo = make_repo(tmp_path / "repo", "import time\n\ndef test_hangs():\n    time.sleep(60)\n")
+    began = time.monotonic()
+    outcome, status = run_check(repo, tmp_path, timeout=3)
+    assert time.monotonic() - began < 30
+    assert rule_ids(outcome) == ["COV005"] and status == "fail"
+    assert outcome.metrics["percent_covered"] is None
+
+
+def test_repo_without_tests_is_a_finding(tmp_path):
+    repo = tmp_path / "repo"
+    write(repo / "calc.py", "def f():\n    return 1\n")
+    outcome, status = run_check(repo, tmp_path)
+    assert "COV004" in rule_ids(outcome) and status == "fail"
+
+
+def test_environment_without_coverage_is_one_line_error(tmp_path):
+    venv = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    repo = make_repo(tmp_path / "repo")
+    with pytest.raises(CheckError, match="coverage.py is not installed") as info:
+        run_check(repo, tmp_path, settings={"python": str(venv / "bin" / "python")})
+    assert "\n" not in str(info.value)
+
+
+def test_bad_command_is_one_line_error(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    with pytest.raises(CheckError, match="command"):
+        run_check(repo, tmp_path, command="make test")
+    with pytest.raises(CheckError, match="failed before running tests"):
+        run_check(repo, tmp_path, command="pytest --no-such-option")
+
+
+def test_diff_coverage_on_lines_changed_since_base_ref(tmp_path):
+    repo = make_repo(tmp_path / "repo", TESTS_ALL_GOOD, git=True)
+    # New code after the base: four executable lines, only the def line runs (at import).
+    with open(repo / "calc.py", "a", encoding="utf-8") as handle:
+        handle.write("\n\ndef added_later(x):\n    if x:\n        return 1\n    return 2\n")
+    git_commit(repo, "add code without tests")
+    write(repo / "extra.py", "VALUE = 1\n")  # untracked, imported by nobody: counted as changed and missed
+    outcome, status = run_check(repo, tmp_path, settings={"base_ref": "HEAD~1"})
+    m = outcome.metrics
+    # The def line ran at import; its body (3 lines) and the untracked file (1 line) did not.
+    assert m["diff_statements"] == 5 and m["diff_missing"] == 4 and m["diff_percent_covered"] == 20.0
+    assert {row["file"] for row in m["diff_files"]} == {"calc.py", "extra.py"}
+    assert "COV003" in rule_ids(outcome)
+    assert status == "warn"  # COV003 is medium; the total stays high
+    with pytest.raises(CheckError, match="unknown git ref"):
+        run_check(repo, tmp_path, settings={"base_ref": "no-such-branch"})
+
+
+def test_greenlet_code_is_measured_with_greenlet_concurrency_and_noted(tmp_path):
+    pytest.importorskip("greenlet")
+    repo = make_repo(tmp_path / "repo", TESTS_ALL_GOOD)
+    write(repo / "asyncdb.py", "import greenlet\n\n\ndef run(fn):\n    return greenlet.greenlet(fn).switch()\n")
+    write(repo / "tests" / "test_asyncdb.py", "from asyncdb import run\n\ndef test_run():\n    assert run(lambda: 7) == 7\n")
+    outcome, _ = run_check(repo, tmp_path)
+    assert outcome.metrics["concurrency"] == ["thread", "greenlet"]
+    note = next(f for f in outcome.findings if f.rule_id == "COV006")
+    assert "greenlet" in note.message and outcome.metrics["percent_covered"] == 100.0
