@@ -37,6 +37,7 @@ class Instruction:
     value: str      # continuations joined
     line: int       # 1-based first line
     content: str    # as written (for evidence)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # ENV/ARG: (name, value as written)
 
 
 @dataclass
@@ -85,19 +86,34 @@ def parse(data: bytes, path: str) -> ParsedDockerfile:
                           content=str(item["content"]).strip())
         if name not in INSTRUCTIONS:
             raise DockerfileError(f"line {ins.line}: unknown instruction {name[:40]!r}", ins.line)
+        if not ins.value:
+            raise DockerfileError(f"line {ins.line}: {name} without arguments", ins.line)
+        if name in ("ENV", "ARG"):
+            ins.pairs = _key_values(ins)
         if name == "FROM":
             stages.append(_stage(ins, arg_defaults))
         elif not stages:
             if name != "ARG":
                 raise DockerfileError(f"line {ins.line}: {name} before the first FROM", ins.line)
             global_args.append(ins)
-            for key, value in extract_key_values(env_replace=False, args={}, envs={}, instruction_value=ins.value):
-                arg_defaults[key] = value
+            arg_defaults.update(ins.pairs)
         else:
             stages[-1].instructions.append(ins)
     if not stages:
         raise DockerfileError("no FROM instruction")
     return ParsedDockerfile(path=path, stages=stages, global_args=global_args)
+
+
+def _key_values(ins: Instruction) -> list[tuple[str, str]]:
+    try:
+        pairs = extract_key_values(env_replace=False, args={}, envs={}, instruction_value=ins.value)
+    except Exception as exc:  # noqa: BLE001 — the library's failures on odd quoting are "does not parse"
+        raise DockerfileError(f"line {ins.line}: cannot read {ins.name} {ins.value[:60]!r} "
+                              f"({type(exc).__name__})", ins.line) from None
+    for key, _value in pairs:
+        if not key:
+            raise DockerfileError(f"line {ins.line}: {ins.name} with an empty name", ins.line)
+    return [(str(k), str(v)) for k, v in pairs]
 
 
 def _stage(ins: Instruction, arg_defaults: dict[str, str]) -> Stage:
@@ -191,7 +207,7 @@ def judge_secrets(df: ParsedDockerfile) -> list[Finding]:
     for ins in df.all_instructions():
         if ins.name not in ("ENV", "ARG"):
             continue
-        for key, value in extract_key_values(env_replace=False, args={}, envs={}, instruction_value=ins.value):
+        for key, value in ins.pairs:
             literal = value.strip()
             is_literal = bool(literal) and not _VAR.fullmatch(literal)
             detected = secret_types(f"{key}={literal}") if literal else []

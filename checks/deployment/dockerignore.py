@@ -64,7 +64,8 @@ def _to_regex(pattern: str) -> str:
             if end == -1:
                 out += re.escape(ch)
             else:
-                out += "[" + pattern[i + 1:end].replace("\\", "\\\\") + "]"
+                body = pattern[i + 1:end].replace("\\", "\\\\")
+                out += "[^" + body[1:] + "]" if body[:1] in ("!", "^") else "[" + body + "]"
                 i = end
         else:
             out += re.escape(ch)
@@ -122,9 +123,12 @@ def judge(build: BuildContext, df: ParsedDockerfile, files: RepoFiles) -> tuple[
                              "included, is sent to the builder.", location)], "no ignore file"
     try:
         patterns = compile_patterns(read_text(build.ignore_file))
-    except (OSError, re.error) as exc:
-        return [make_finding("DPL010", f"The ignore file {files.rel(build.ignore_file)} cannot be read: {exc}",
-                             location)], "ignore file unreadable"
+    except OSError as exc:
+        return [make_finding("DPL010", f"The ignore file {files.rel(build.ignore_file)} cannot be read: "
+                             f"{exc.strerror or exc}", location)], "ignore file unreadable"
+    except re.error as exc:  # Docker rejects the build too ("syntax error in pattern")
+        return [make_finding("DPL010", f"The ignore file {files.rel(build.ignore_file)} has an invalid pattern "
+                             f"({exc}); Docker refuses to build with it.", location)], "invalid pattern"
     ignore_rel = files.rel(build.ignore_file)
     ignore_location = {"file": ignore_rel, "line": 1}
     findings: list[Finding] = []

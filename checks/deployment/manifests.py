@@ -68,7 +68,10 @@ def gather(files: RepoFiles) -> Manifests:
 def _load(path: Path) -> tuple[str, list[Any]]:
     """Text and documents; raises yaml.YAMLError or OSError."""
     text = read_text(path, MAX_YAML_BYTES)
-    return text, [d for d in yaml.safe_load_all(text) if d is not None]
+    try:
+        return text, [d for d in yaml.safe_load_all(text) if d is not None]
+    except RecursionError:  # absurdly deep nesting: as good as unparsable
+        raise yaml.YAMLError("nesting too deep") from None
 
 
 def _compose(path: Path, files: RepoFiles, found: Manifests) -> None:

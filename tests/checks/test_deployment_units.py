@@ -25,6 +25,8 @@ from checks.deployment.secrets import is_secret_name, mask, mask_line
     ("**/.env.*\n!**/.env.example", "svc/.env.example", False),
     ("**/.env.*\n!**/.env.example", "svc/.env.prod", True),
     ("sample_service/[d]ata", "sample_service/data/x.db", True),
+    ("[!b]", "a", True),                     # Go's [!...] negates, as [^...]
+    ("[!b]", "b", False),
 ])
 def test_dockerignore_matching_follows_docker(patterns, path, expected):
     assert excluded(path, compile_patterns(patterns)) is expected
@@ -41,8 +43,10 @@ def test_parse_resolves_global_args_in_from_and_keeps_stages():
     (b"# only a comment\n", "no FROM"),
     (b"RUN echo\nFROM x:1\n", "RUN before the first FROM"),
     (b"FROM x:1\nFORM y\n", "unknown instruction 'FORM'"),
-    (b"FROM\n", "FROM without an image"),
+    (b"FROM\n", "FROM without"),
     (b"FROM x:1\n\xc3\x28\n", "not UTF-8"),
+    (b"ARG\nFROM x:1\n", "ARG without arguments"),
+    (b"FROM x:1\nENV =x\n", "empty name"),
 ])
 def test_parse_rejects_what_docker_rejects(data, fragment):
     with pytest.raises(DockerfileError, match=fragment):
@@ -83,3 +87,12 @@ def test_masking_never_shows_a_character_of_the_value():
     assert "hunter2" not in mask("hunter2") and "7 characters" in mask("hunter2")
     line = mask_line("AWS key AKIAIOSFODNN7EXAMPLE and postgresql://u:pa55word@h/db")
     assert "AKIAIOSFODNN7EXAMPLE" not in line and "pa55word" not in line and "postgresql://u:" in line
+
+
+def test_an_invalid_ignore_pattern_is_a_finding_not_a_crash(tmp_path):
+    from tests.checks.deployment_helpers import by_rule, copy_repo, run_check
+
+    repo = copy_repo("good", tmp_path)
+    (repo / ".dockerignore").write_text(".git\n[z-a]\n")
+    found = by_rule(run_check(repo, tmp_path), "DPL010")
+    assert found and "invalid pattern" in found[0].message
