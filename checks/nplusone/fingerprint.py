@@ -47,7 +47,11 @@ _SCAN = {True: re.compile(_TOKEN_BACKSLASH, _FLAGS), False: re.compile(_TOKEN_ST
 # After literals are gone only identifiers, keywords, operators and ? are left, so these are safe.
 # IN (?, ?, ?) and ARRAY[?, ?] of any length become (?+); the lookbehinds keep the scan starting at a bracket.
 _IN_LIST = re.compile(r"(?:(?<=\b[Ii][Nn] )|(?<=\b[Ii][Nn])|(?<=\b[Aa][Rr][Rr][Aa][Yy]))([(\[])\?(?:,\?)*([)\]])")
-_VALUES_ROWS = re.compile(r"\(\?\+?(?:,\?)*\)(?:,\(\?\+?(?:,\?)*\))+")
+_IN_WORD = re.compile(r"\b(?:in|In|iN|array|Array)(?= ?[(\[]\?\+)")
+# VALUES (?, ?), (?, ?) ...: any number of rows of placeholders is one shape (batched inserts).
+_VALUES_ROWS = re.compile(r"\b[Vv][Aa][Ll][Uu][Ee][Ss] ?\(\?(?:,\?)*\)(?:,\(\?(?:,\?)*\))*")
+# PostgreSQL's E'...' prefix is left in front of its "?": drop it so E'a' and 'a' are one shape.
+_E_PREFIX = re.compile(r"(?<![\w$])[eE]\?")
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -66,10 +70,14 @@ def fingerprint(sql: str, *, backslash_escapes: bool = True) -> str:
     sql = _SCAN[backslash_escapes].sub(_replace, sql)
     # Plain string operations from here on: several times faster than regex passes.
     sql = " ".join(sql.split()).replace(" ,", ",").replace(", ", ",").replace("( ", "(").replace(" )", ")")
+    if "E?" in sql or "e?" in sql:
+        sql = _E_PREFIX.sub("?", sql)
     if "(?" in sql or "[?" in sql:
         sql = _IN_LIST.sub(r"\1?+\2", sql)
-        if "),(" in sql:
-            sql = _VALUES_ROWS.sub("(?+)...", sql)
+        if "?+" in sql:
+            sql = _IN_WORD.sub(lambda m: m.group().upper(), sql)
+        if "ALUES" in sql or "alues" in sql:
+            sql = _VALUES_ROWS.sub("VALUES (?+)...", sql)
     sql = sql.rstrip(" ;")
     if "\x00" in sql:
         sql = sql.replace("\x00", " ")

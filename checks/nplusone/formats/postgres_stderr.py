@@ -80,9 +80,11 @@ class PostgresStderr(LogFormat):
         if level != "LOG":
             return []
         match = _STATEMENT.match(message)
-        if match is None or match.group("kind") in ("parse", "bind"):
-            return []
+        # Any other LOG line ends the pending statement: a DETAIL after a bind line is the bind's.
         done = [self._pending] if self._pending is not None else []
+        self._pending = None
+        if match is None or match.group("kind") in ("parse", "bind"):
+            return done
         ms = match.group("ms")
         self._pending = Statement(sql=match.group("sql"), duration_ms=float(ms) if ms else None,
                                   source=self.name, backslash_escapes=False, **_prefix_fields(prefix))
