@@ -62,7 +62,6 @@ class LatencyConfig(CheckConfig):
     late_ms: float = pydantic.Field(25.0, gt=0)
     max_throttled_ratio: float = pydantic.Field(0.01, ge=0, le=1)     # 429 answers tolerated
     # Traffic.
-    include_secured: bool = False      # load operations that need credentials (needs --header)
     exclude: list[str] = []            # "METHOD /path" endpoints to leave out
     extra: list[ExtraRequest] = []
     # Generator limits.
@@ -74,6 +73,10 @@ class LatencyConfig(CheckConfig):
     step_duration: float = pydantic.Field(2.0, gt=0, le=60)
     step_warmup: float = pydantic.Field(0.5, ge=0, le=10)
     master_port: int = pydantic.Field(0, ge=0, le=65535)              # 0 = any free port
+    # Workers on other machines (`locust -f checks/latency/locustfile.py --worker --master-host ...`):
+    # the master waits for them too, and must then listen beyond loopback ("0.0.0.0").
+    remote_workers: int = pydantic.Field(0, ge=0, le=64)
+    master_bind: str = "127.0.0.1"
 
     @pydantic.field_validator("endpoints", mode="after")
     @classmethod

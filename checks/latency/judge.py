@@ -328,7 +328,9 @@ def _method_sentence(run: Run, config: LatencyConfig) -> str:
         return (f"Your locustfile's users on locust, {config.locust_users} users for {run.duration:g} s after "
                 f"{run.warmup:g} s warm-up (excluded); every request's raw time recorded from locust's "
                 "request event into per-endpoint HdrHistograms (closed model).")
-    where = f"{run.workers} local locust worker processes under a master" if run.workers else "one locust process"
+    remote = config.remote_workers
+    where = (f"{run.workers} local{f' and {remote} remote' if remote else ''} locust worker processes under a "
+             "master") if run.workers or remote else "one locust process"
     return (f"Open model: {run.rate:g} requests per second at fixed intended send times for {run.duration:g} s "
             f"after {run.warmup:g} s warm-up (excluded), spread over the spec's GET operations by weight "
             f"(smooth round-robin), sent by locust FastHttpUser from {where}; latency from each request's "

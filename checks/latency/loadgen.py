@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
                               "steps": [], "workers": int(job.get("workers") or 0)}
     started = time.monotonic()
     try:
-        if job["mode"] == "open" and int(job.get("workers") or 0) > 0:
+        if job["mode"] == "open" and int(job.get("workers") or 0) + int(job.get("remote_workers") or 0) > 0:
             run_distributed(job, result)
         elif job["mode"] == "open":
             run_local_open(job, result)
@@ -105,10 +105,11 @@ def run_local_open(job: dict[str, Any], result: dict[str, Any]) -> None:
 def run_distributed(job: dict[str, Any], result: dict[str, Any]) -> None:
     """A locust master on 127.0.0.1 and N local worker processes; each worker fires its share of the
     global schedule and sends its encoded histograms back (merged exactly by the parent)."""
-    workers = int(job["workers"])
+    local = int(job["workers"])
+    workers = local + int(job.get("remote_workers") or 0)
     configure(OpenModelUser, job)
     env = Environment(user_classes=[OpenModelUser], host=job["host"])
-    master = env.create_master_runner("127.0.0.1", int(job.get("master_port") or 0))
+    master = env.create_master_runner(job.get("master_bind") or "127.0.0.1", int(job.get("master_port") or 0))
     results: dict[str, dict[str, Any]] = {}
     got_all = gevent.event.Event()
 
@@ -121,7 +122,7 @@ def run_distributed(job: dict[str, Any], result: dict[str, Any]) -> None:
     cpu0, wall0 = _cpu(), time.monotonic()
     procs = [subprocess.Popen([sys.executable, "-m", "checks.latency.loadgen", "--worker", "127.0.0.1",
                                str(master.server.port)], stdin=subprocess.DEVNULL)
-             for _ in range(workers)]
+             for _ in range(local)]
     try:
         end = time.monotonic() + WORKER_CONNECT_S
         while len(master.clients.ready) < workers and time.monotonic() < end and not State.stop.is_set():

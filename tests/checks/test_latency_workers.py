@@ -40,3 +40,27 @@ def test_worker_histograms_merge_exactly(tmp_path):
         for item in part.get_recorded_iterator():
             assert merged.get_count_at_value(item.value_iterated_to) >= item.count_at_value_iterated_to
     assert endpoint(outcome, "/a")["p99_ms"] == round(merged.get_value_at_percentile(99) / 1000, 3)
+
+
+def test_a_worker_started_with_the_documented_locust_command_joins_the_master(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    locustfile = Path(__file__).resolve().parents[2] / "checks" / "latency" / "locustfile.py"
+    worker = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(locustfile), "--worker",
+                               "--master-host", "127.0.0.1", "--master-port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        with latency_server(uniform(1, 5), paths=("/a",)) as server:
+            outcome, _ = run_check(server.url, tmp_path, rate=40, duration=1.5, workers=0, remote_workers=1,
+                                   master_port=port)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert [p["process"] for p in outcome.metrics["generator_processes"]] == ["worker 0"]
+    assert outcome.metrics["requests"] == 60 and rules(outcome) == set()
