@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
-from auditor.model import Finding, Outcome, Section, Status
+from auditor.model import Finding, Outcome, Section, Severity, Status
 
 from checks.security import bandit_scan, secrets_scan, service_judge
 from checks.security.config import SecurityConfig
@@ -92,7 +92,10 @@ def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path) -> tuple[l
                        secret_files_transcoded=found.transcoded,
                        secrets_scan_s=round(time.monotonic() - started, 3))
         files.skipped += found.skipped
-        parts.append(f"{len(secret_findings)} committed secret{'s' if len(secret_findings) != 1 else ''}")
+        serious = sum(1 for f in secret_findings if f.severity.rank >= Severity.HIGH.rank)
+        parts.append(f"{serious} committed secret{'s' if serious != 1 else ''}"
+                     + (f" ({len(secret_findings) - serious} lower-severity possible secret"
+                        f"{'s' if len(secret_findings) - serious != 1 else ''})" if len(secret_findings) > serious else ""))
 
     if config.bandit:
         python = [f.rel for f in files.files if f.rel.endswith(".py") and (config.bandit_tests or not is_test_file(f.rel))]
@@ -162,6 +165,7 @@ def _service_part(ctx: AuditContext, config: SecurityConfig) -> tuple[list[Findi
                      + (f": {got.spec_problem}" if got.spec_problem else "") + ")")
     if verdict.open_operations:
         open_count = len(verdict.open_operations)
+        linked = ", ".join(f"{row['endpoint']} as {row['rule_id']}" for row in verdict.linked[:3])
         parts.append(f"{open_count} open to anonymous callers"
-                     + (f" ({len(verdict.linked)} reported by openapi)" if verdict.linked else ""))
+                     + (f" ({len(verdict.linked)} already reported by openapi: {linked})" if verdict.linked else ""))
     return verdict.findings, metrics, ", ".join(parts), got.complete

@@ -109,6 +109,12 @@ def _auth(got: Gathered, earlier: dict[str, CheckResult], verdict: ServiceVerdic
     for exchange in got.by("invalid_token"):
         if not _ok(exchange) or _redirected(exchange, got.base_url) or exchange.endpoint is None:
             continue
+        linked = ignored_auth_finding(earlier, exchange.endpoint)
+        if linked is not None:  # openapi's ST401 covers invalid credentials too
+            verdict.linked.append({"endpoint": exchange.endpoint, "status": exchange.status,
+                                   "request": f"GET {exchange.path} with {exchange.note}", "reported_by": "openapi",
+                                   "rule_id": linked.rule_id, "fingerprint": linked.fingerprint})
+            continue
         findings.append(make_finding(
             "SEC021", f"{exchange.endpoint} answered {exchange.status} to {exchange.note} (without the audit's own "
                       "credentials).", {"endpoint": exchange.endpoint}, evidence=exchange.evidence))

@@ -7,6 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from auditor.interface import CheckError, CheckSkipped
@@ -188,4 +189,13 @@ def test_secrets_never_unmasked_in_any_output_file(fixture_repo, tmp_path):
     for path in out.iterdir():
         text = path.read_text(encoding="utf-8", errors="replace")
         assert [s for s in SECRETS if s in text] == [], path.name
-    assert "SEC013" in (out / "report.sarif").read_text()
+    sarif = json.loads((out / "report.sarif").read_text())
+    schema = json.loads((Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json").read_text())
+    errors = list(jsonschema.Draft4Validator(schema).iter_errors(sarif))
+    assert errors == [], errors[:3]
+    results = sarif["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} >= {"SEC001", "SEC010", "SEC011", "SEC012", "SEC013"}
+    shell = next(r for r in results if r["properties"]["title"].startswith("B602"))
+    assert shell["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "app/shell.py", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 5}}
+    assert sum(1 for r in results if r.get("suppressions")) == 1  # the `# nosec` one

@@ -74,14 +74,24 @@ def test_openapi_ignored_auth_is_linked_not_repeated(insecure, tmp_path):
     openapi_finding = Finding(rule_id="OAS401", severity=Severity.HIGH, title="Ignored auth (ST401)",
                               message="schemathesis ST401: the API accepts requests without authentication",
                               location={"endpoint": "GET /secret"})
+    other = Finding(rule_id="OAS108", severity=Severity.MEDIUM, title="Response does not match its schema (ST108)",
+                    message="", location={"endpoint": "GET /private"})
     earlier = {"openapi": CheckResult(id="openapi", title="OpenAPI", section=Section.OPENAPI, status=Status.FAIL,
-                                      summary="", findings=[openapi_finding])}
+                                      summary="", findings=[openapi_finding, other])}
     outcome = run_service(insecure.url, tmp_path, earlier=earlier)
     assert ("SEC020", "GET /secret") not in rules_at(outcome)
+    assert ("SEC021", "GET /private") in rules_at(outcome)  # openapi's finding there is about something else
     assert outcome.metrics["linked_findings"] == [{
         "endpoint": "GET /secret", "status": 200, "request": "GET /secret", "reported_by": "openapi",
         "rule_id": "OAS401", "fingerprint": openapi_finding.fingerprint}]
-    assert "reported by openapi" in outcome.summary
+    # ST401 covers invalid credentials too: with it reported at /private, SEC021 is linked as well.
+    at_private = Finding(rule_id="OAS401", severity=Severity.HIGH, title="Ignored auth (ST401)", message="",
+                         location={"endpoint": "GET /private"})
+    earlier["openapi"].findings.append(at_private)
+    linked = run_service(insecure.url, tmp_path, earlier=earlier)
+    assert not {r for r, _ in rules_at(linked)} & {"SEC020", "SEC021"}
+    assert [row["endpoint"] for row in linked.metrics["linked_findings"]] == ["GET /secret", "GET /private"]
+    assert "already reported by openapi: GET /secret as OAS401" in outcome.summary
 
 
 def test_rate_limit_burst_is_capped_and_judged(tmp_path):
