@@ -117,7 +117,9 @@ def test_index_without_concurrently_only_on_postgresql(tmp_path):
     outcome, _ = run_check(pg, tmp_path, scratch=False)
     found = [f for f in outcome.findings if f.rule_id == "MIG006"]
     assert len(found) == 1 and found[0].location["line"] == 18 and outcome.metrics["postgresql"] is True
-    lite = make_alembic_repo(tmp_path / "lite", [REV_0001, index])
+    # (postgresql_concurrently=... in a migration is itself a PostgreSQL hint: the SQLite twin goes without.)
+    plain = ("0002", "0001", "Index email", index[3].splitlines(keepends=True)[0], index[4])
+    lite = make_alembic_repo(tmp_path / "lite", [REV_0001, plain])
     outcome, _ = run_check(lite, tmp_path, scratch=False)
     assert "MIG006" not in rule_ids(outcome) and outcome.metrics["postgresql"] is False
 
