@@ -1,0 +1,201 @@
+"""PostgreSQL live capture (--db-url) against the real local server: the sample service on PostgreSQL, the
+auditor's own session ignored, and the server's settings restored after every run — normal, stopped
+mid-way, interrupted (SIGINT) and killed (SIGKILL, healed by the next run). Other test suites use this
+server at the same time: every test restores, and the capture window stays short."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from auditor.interface import CheckError
+from auditor.model import Severity
+from checks.nplusone.check import NPlusOneCheck
+from checks.nplusone.config import NPlusOneConfig
+from checks.nplusone.sources.postgres_live import MARK, PostgresLiveSource
+from tests.checks.nplusone_helpers import PG_URL, REPO_ROOT, log_settings, pg_database, pg_unavailable, url_for
+from tests.conftest import check_context, sample_service
+
+pytestmark = pytest.mark.skipif(bool(pg_unavailable()), reason=pg_unavailable() or "")
+
+
+@pytest.fixture(scope="module")
+def pg_service(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """The sample service with the n_plus_one defect on its own PostgreSQL database: (service URL, db URL)."""
+    with pg_database("npq_sample") as database:
+        log_dir = tmp_path_factory.mktemp("pg-service")
+        env = {"DATABASE_URL": url_for(database, driver="psycopg"), "SQL_ECHO": "0"}
+        with sample_service(log_dir, defects=["n_plus_one"], env=env) as service:
+            yield service.url, url_for(database)
+
+
+def _run(url: str, db_url: str, tmp_path: Path, **kwargs):
+    ctx = check_context(url, NPlusOneConfig(), tmp_path, settings={"db_url": db_url}, **kwargs)
+    try:
+        return NPlusOneCheck().run(ctx), ctx
+    finally:
+        ctx.http.close()
+
+
+def test_n_plus_one_on_postgresql_is_flagged_with_growth_and_settings_are_restored(pg_service, tmp_path):
+    url, db_url = pg_service
+    before = log_settings()
+    outcome, _ = _run(url, db_url, tmp_path)
+    assert log_settings() == before
+    (finding,) = [f for f in outcome.findings if f.rule_id == "NPQ001"]
+    assert finding.location == {"endpoint": "GET /books"} and finding.severity == Severity.HIGH
+    assert "ran 20 times" in finding.message and "confirmed N+1" in finding.message
+    assert "$1 = '" in finding.evidence   # values from the server log's DETAIL lines
+    assert "backend-auditor" not in finding.evidence
+    assert outcome.metrics["source"] == "postgres" and outcome.metrics["queries_captured"] > 0
+    assert outcome.metrics["requests_profiled"] >= 10
+    assert "postgresql-" in outcome.metrics["method"] or "log" in outcome.metrics["method"]
+
+
+def test_clean_service_on_postgresql_has_no_n_plus_one(pg_service, tmp_path):
+    _url, db_url = pg_service
+    database = db_url.rsplit("/", 1)[1]
+    env = {"DATABASE_URL": url_for(database, driver="psycopg"), "SQL_ECHO": "0"}
+    before = log_settings()
+    with sample_service(tmp_path, env=env) as clean:
+        outcome, _ = _run(clean.url, db_url, tmp_path)
+    assert log_settings() == before
+    assert not [f for f in outcome.findings if f.rule_id in ("NPQ001", "NPQ004")]
+    books = next(r for r in outcome.metrics["endpoints"] if r["path"] == "/books")
+    assert books["data_queries"] <= 6 and books["max_repeats"] <= 2
+
+
+def test_own_session_is_ignored_and_other_sessions_are_captured():
+    import psycopg
+
+    before = log_settings()
+    source = PostgresLiveSource(PG_URL)
+    with source, psycopg.connect(PG_URL, autocommit=True) as app:
+        source.begin("r1")
+        app.execute("SELECT 'from the app' AS x WHERE 1 = %s", [1])
+        source._execute("SELECT 'from the auditor session'")
+        capture = source.end("r1")
+    assert log_settings() == before
+    texts = [s.sql for s in capture.statements]
+    assert any("from the app" in t for t in texts), texts
+    assert not any("auditor session" in t or "nplusone:" in t for t in texts)
+    assert [s.parameters for s in capture.statements if "from the app" in s.sql] == ["$1 = '1'"]
+
+
+def test_settings_restored_when_the_audit_is_stopped_mid_way(pg_service, tmp_path):
+    url, db_url = pg_service
+    before = log_settings()
+    ctx = check_context(url, NPlusOneConfig(), tmp_path, settings={"db_url": db_url})
+    seen: list[str] = []
+    during: dict = {}
+
+    def progress(message: str) -> None:
+        seen.append(message)
+        if message.startswith("profiling") and len([m for m in seen if m.startswith("profiling")]) == 2:
+            during.update(log_settings())
+            ctx.stop.set()   # as the runner does on Ctrl-C or at the deadline
+
+    ctx.progress = progress
+    try:
+        outcome = NPlusOneCheck().run(ctx)
+    finally:
+        ctx.http.close()
+    assert MARK in during["shown"]["log_line_prefix"]   # the capture really was on
+    assert log_settings() == before
+    assert "stopped early" in outcome.summary
+
+
+def _child(tmp_path: Path) -> subprocess.Popen[str]:
+    script = tmp_path / "capture.py"
+    script.write_text(
+        "import sys, time\n"
+        "from checks.nplusone.sources.postgres_live import PostgresLiveSource\n"
+        f"source = PostgresLiveSource({PG_URL!r})\n"
+        "with source:\n"
+        "    print('capturing', flush=True)\n"
+        "    time.sleep(60)\n")
+    return subprocess.Popen([sys.executable, str(script)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+
+
+def _wait_capturing(child: subprocess.Popen[str]) -> None:
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line.strip() == "capturing", line
+
+
+def test_settings_restored_when_the_process_is_interrupted(tmp_path):
+    before = log_settings()
+    child = _child(tmp_path)
+    try:
+        _wait_capturing(child)
+        assert MARK in log_settings()["shown"]["log_line_prefix"]
+        child.send_signal(signal.SIGINT)   # Ctrl-C: KeyboardInterrupt unwinds through close()
+        child.wait(20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert log_settings() == before
+
+
+def test_a_killed_capture_is_healed_by_the_next_run(tmp_path):
+    before = log_settings()
+    child = _child(tmp_path)
+    try:
+        _wait_capturing(child)
+        child.kill()   # SIGKILL: nothing can restore in the killed process
+        child.wait(20)
+        left = log_settings()
+        # The next audit recognises its own prefix, resets, and restores on close.
+        source = PostgresLiveSource(PG_URL)
+        with source:
+            pass
+    finally:
+        if child.poll() is None:
+            child.kill()
+        _ensure_reset(before)
+    assert MARK in left["shown"]["log_line_prefix"]
+    assert "interrupted audit were reset" in " ".join(source.problems)
+    assert log_settings() == before
+
+
+def _ensure_reset(before: dict) -> None:
+    """Never leave the shared server logging every statement, whatever a failing assertion did."""
+    import psycopg
+
+    if log_settings() != before and not before["auto_conf"]:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM RESET log_min_duration_statement")
+            conn.execute("ALTER SYSTEM RESET log_line_prefix")
+            conn.execute("SELECT pg_reload_conf()")
+
+
+def test_a_user_without_the_privilege_gets_a_one_line_error_and_nothing_changes(pg_service, tmp_path):
+    import psycopg
+
+    url, _ = pg_service
+    role = f"npq_noprivs_{os.getpid()}"
+    before = log_settings()
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        with pytest.raises(CheckError, match="may not change logging") as info:
+            _run(url, url_for(PG_URL.rsplit("/", 1)[1], user=role), tmp_path)
+        assert "\n" not in str(info.value)
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+    assert log_settings() == before
+
+
+def test_an_unreachable_database_is_a_one_line_error(pg_service, tmp_path):
+    url, _ = pg_service
+    with pytest.raises(CheckError, match="--db-url: cannot connect"):
+        _run(url, "postgresql://postgres@127.0.0.1:1/nothing", tmp_path)
+
