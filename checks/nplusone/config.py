@@ -25,7 +25,7 @@ class NPlusOneConfig(CheckConfig):
     max_operations: int = pydantic.Field(default=100, ge=1)
     # How long to wait for a request's SQL to reach the log after the response (seconds).
     settle_s: float = pydantic.Field(default=1.0, gt=0, le=30)
-    # Where the service writes its SQL log when it is not the --serve'd output nor --sql-log: no default.
+    # Which SQL source: "auto" (--db-url, then --sql-log, then the --serve'd output), "postgres" or "log".
     source: str = pydantic.Field(default="auto", pattern="^(auto|postgres|log)$")
 
     @pydantic.model_validator(mode="after")
