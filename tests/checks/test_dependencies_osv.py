@@ -108,15 +108,17 @@ def test_zip_export_hidden_dirs_and_non_utf8(tmp_path):
     with zipfile.ZipFile(db_dir / "all.zip", "w") as archive:
         archive.writestr("PYSEC-2099-9.json", json.dumps({"id": "PYSEC-2099-9", "affected": [
             {"package": {"ecosystem": "PyPI", "name": "zipped"}, "versions": ["1.0"]}]}))
-        archive.writestr("bad.json", "{")
+        archive.writestr("bad.json", '{"id": "B", "affected": [{"package": {"ecosystem": "PyPI"')
     (db_dir / "latin1.yaml").write_bytes(b"id: caf\xe9\n")
+    (db_dir / "npm.json").write_text("{")  # broken, but no PyPI record: not this audit's business
     (db_dir / "fake.zip").write_bytes(b"not a zip")
     db = osv.load(db_dir)
     assert [v.id for v in osv.match(db, "zipped", "1.0")] == ["PYSEC-2099-9"]
     problems = dict(db.malformed)
     assert problems["all.zip!bad.json"].startswith("invalid JSON")
     assert problems["latin1.yaml"] == "not UTF-8" and "zip" in problems["fake.zip"]
-    assert not any(".git" in name for name in problems)
+    assert not any(".git" in name for name in problems) and "npm.json" not in problems
+    assert db.other_ecosystems == 1
 
 
 def test_oversized_record_and_symlink_leaving_the_database(tmp_path):
@@ -129,6 +131,17 @@ def test_oversized_record_and_symlink_leaving_the_database(tmp_path):
     db = osv.load(db_dir, max_bytes=1000)
     problems = dict(db.malformed)
     assert "over the" in problems["huge.json"] and "outside the database" in problems["link.json"]
+
+
+def test_keys_prefilter_parses_only_records_naming_the_audited_packages():
+    db = osv.load(OSV_DIR, keys={"fixture-web", "fixture-parser"})
+    assert set(db.index) == {"fixture-web", "fixture-parser"}
+    assert (db.records, db.unrelated) == (3, 6)  # -old, -last, -lock, -clean and the broken ones: not parsed
+    assert [name for name, _ in db.malformed] == []  # the broken records name fixture-clean only
+    assert db.knows_pypi
+    assert osv.match(db, "fixture-web", "1.2.0")[0].fixed == ("1.2.5", "2.0.3")
+    # Names are compared normalised: Fixture.Parser in the record, fixture-parser asked.
+    assert [v.id for v in osv.match(db, "fixture-parser", "0.9.0")] == ["GHSA-p4r5-cccc-dddd"]
 
 
 def test_load_rejects_a_file_path(tmp_path):

@@ -23,17 +23,19 @@ class OsvOfflineSource:
               progress: Callable[[str], None] = lambda message: None) -> SourceResult:
         progress(f"loading OSV records from {self.path}")
         try:
-            db = osv.load(self.path, max_bytes=self.max_bytes, should_stop=budget.should_stop)
+            db = osv.load(self.path, keys={p.key for p in packages}, max_bytes=self.max_bytes,
+                          should_stop=budget.should_stop)
         except OSError as exc:
             raise SourceUnavailable(str(exc)) from None
         result = SourceResult(source=self.name, malformed=db.malformed)
-        result.facts = {"vuln_db": str(self.path), "records_loaded": db.records, "records_malformed": len(db.malformed),
-                        "records_withdrawn": db.withdrawn, "records_other_ecosystems": db.other_ecosystems}
+        result.facts = {"vuln_db": str(self.path), "records_scanned": db.files, "records_matched_by_name": db.records,
+                        "records_malformed": len(db.malformed), "records_withdrawn": db.withdrawn,
+                        "records_other_ecosystems": db.other_ecosystems}
         if not db.complete:
             for package in packages:
                 result.not_audited[package] = "the deadline came while the OSV database was being read"
             return result
-        if db.records == 0:
+        if not db.knows_pypi:
             # An empty (or wholly unreadable) database knows nothing: that is not a clean audit.
             for package in packages:
                 result.not_audited[package] = f"the OSV database at {self.path} holds no PyPI record"

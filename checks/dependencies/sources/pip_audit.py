@@ -41,7 +41,7 @@ class PipAuditSource:
 
     @property
     def name(self) -> str:
-        where = f" at {self.osv_url}" if self.osv_url else ""
+        where = f" at {mask_userinfo(self.osv_url)}" if self.osv_url else ""
         return f"pip-audit ({'PyPI' if self.service == 'pypi' else 'OSV'}{where})"
 
     def audit(self, packages: list[Package], budget: Budget,
@@ -125,8 +125,14 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("dependencies"), list) else None
 
 
+def mask_userinfo(text: str) -> str:
+    """A mirror URL may carry credentials (https://user:token@mirror/...): never show them."""
+    return re.sub(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
+
+
 def failure_reason(stderr: str, source: str) -> str:
     """One line saying why pip-audit produced no report (its stderr ends with a traceback)."""
+    stderr = mask_userinfo(stderr)
     if any(word in stderr for word in _NETWORK_WORDS):
         host = re.search(r"host='([^']+)'", stderr)
         return f"{source} could not reach {host.group(1) if host else 'the vulnerability service'} (network unreachable)"
