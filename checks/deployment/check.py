@@ -39,7 +39,7 @@ class DeploymentCheck:
             raise CheckError(f"repo {repo} is not a directory")
         fail_on = str(ctx.settings.get("fail_on") or "high")
         ctx.progress(f"walking {repo}")
-        files = walk(Path(repo), deadline=ctx.deadline)
+        files = walk(Path(repo), should_stop=ctx.should_stop)
         items: dict[str, Item] = {}
         parsed, docker_items = _container_items(files, config, fail_on)
         items.update(docker_items)

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,12 +90,11 @@ def up_to_git_root(root: Path, git_root: Path | None) -> list[Path]:
     return dirs
 
 
-def walk(root: Path, *, deadline: float | None = None) -> RepoFiles:
+def walk(root: Path, *, should_stop: Callable[[], bool] = lambda: False) -> RepoFiles:
+    """Bounded by entries, depth, WALK_SECONDS and ``should_stop`` (the audit's deadline or Ctrl-C)."""
     root = root.resolve()
     found = RepoFiles(root=root, git_root=find_git_root(root))
     stop_at = time.monotonic() + WALK_SECONDS
-    if deadline is not None:
-        stop_at = min(stop_at, deadline)
     seen = 0
     base_depth = len(root.parts)
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -104,7 +104,7 @@ def walk(root: Path, *, deadline: float | None = None) -> RepoFiles:
                              and depth < MAX_DEPTH)
         for name in sorted(filenames):
             seen += 1
-            if seen > MAX_ENTRIES or time.monotonic() > stop_at:
+            if seen > MAX_ENTRIES or time.monotonic() > stop_at or (seen % 500 == 0 and should_stop()):
                 found.truncated = True
                 return _with_tracked(found)
             path = current / name

@@ -11,6 +11,7 @@ exposes. They are anonymous GETs to the loopback service the audit itself starte
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,12 +37,14 @@ class Stoppable(Protocol):
 class Probe:
     status: int | None = None
     error: str | None = None
-    answered_after_signal_s: float | None = None   # > 0: the answer came after SIGTERM was sent
+    # Whether the answer (or a close) was already waiting in the socket just before SIGTERM was sent: such
+    # a request was not in flight at the signal.
+    answered_before_signal: bool = False
+    answered_after_s: float | None = None   # when its answer was complete, in seconds after the signal
 
     def row(self) -> dict[str, Any]:
-        return {"status": self.status, "error": self.error,
-                "answered_after_signal_ms": None if self.answered_after_signal_s is None
-                else round(self.answered_after_signal_s * 1000, 1)}
+        return {"status": self.status, "error": self.error, "answered_before_signal": self.answered_before_signal,
+                "answered_after_ms": None if self.answered_after_s is None else round(self.answered_after_s * 1000, 1)}
 
 
 @dataclass
@@ -53,8 +56,8 @@ class Measurement:
 
     @property
     def in_flight(self) -> int:
-        """Requests outstanding when SIGTERM was sent: sent before it, answered (or dropped) after it."""
-        return sum(1 for p in self.probes if p.answered_after_signal_s is None or p.answered_after_signal_s > 0)
+        """Requests sent and not yet answered when SIGTERM was sent."""
+        return sum(1 for p in self.probes if not p.answered_before_signal)
 
     def to_metrics(self) -> dict[str, Any]:
         return {"path": self.path, "requests": len(self.probes), "in_flight_at_sigterm": self.in_flight,
@@ -87,40 +90,67 @@ def measure(service: Stoppable, url: str, path: str, requests: int) -> Measureme
             conn.close()
         return result  # the service is left running: the runner stops it (and records that) at the end
 
-    for conn in connections:
-        conn.sock.settimeout(READ_TIMEOUT_S)
-        conn.request("GET", path)  # returns once the bytes are written to the socket
     probes = [Probe() for _ in connections]
+    go = threading.Event()
     signal_at: list[float] = []
-    readers = [threading.Thread(target=_read, args=(conn, probe, signal_at), daemon=True)
-               for conn, probe in zip(connections, probes, strict=True)]
-    for reader in readers:
-        reader.start()
+
+    def reader() -> None:
+        go.wait(READ_TIMEOUT_S)  # nothing may be read before the peek
+        for conn, probe in zip(connections, probes, strict=True):
+            _read(conn, probe, signal_at[0] if signal_at else time.monotonic())
+
+    # The reader thread is started before the requests go out, so that nothing (no thread start) sits
+    # between the last request and the signal: a fast service would otherwise answer before SIGTERM.
+    thread = threading.Thread(target=reader, name="deployment-shutdown-reader", daemon=True)
+    thread.start()
+    try:
+        for conn in connections:
+            conn.sock.settimeout(READ_TIMEOUT_S)
+            conn.request("GET", path)  # returns once the bytes are written to the socket
+    except (OSError, http.client.HTTPException) as exc:
+        result.problem = f"the service stopped answering before SIGTERM: {exc or type(exc).__name__}"
+        go.set()
+        thread.join(READ_TIMEOUT_S)
+        return result
+    # Peek, then signal at once (microseconds apart): an answer already waiting was not in flight.
+    for conn, probe in zip(connections, probes, strict=True):
+        probe.answered_before_signal = _waiting(conn)
     signal_at.append(time.monotonic())
+    go.set()
     result.stop = service.stop()  # SIGTERM now; returns when the process is gone (SIGKILL after 10 s)
-    for reader in readers:
-        reader.join(READ_TIMEOUT_S)
-    for conn in connections:
-        conn.close()
+    thread.join(READ_TIMEOUT_S)
     result.probes = probes
     return result
 
 
-def _read(conn: http.client.HTTPConnection, probe: Probe, signal_at: list[float]) -> None:
+def _waiting(conn: http.client.HTTPConnection) -> bool:
+    """Is anything (an answer, or the end of the connection) already readable, without consuming it?"""
+    sock = conn.sock
+    timeout = sock.gettimeout()
+    sock.settimeout(0)  # with a timeout, Python would wait for data before peeking
+    try:
+        sock.recv(1, socket.MSG_PEEK)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # reset before the signal: not a request in flight either
+    finally:
+        sock.settimeout(timeout)
+
+
+def _read(conn: http.client.HTTPConnection, probe: Probe, signal_at: float) -> None:
     try:
         response = conn.getresponse()
         response.read()  # a complete answer, body included
-        done = time.monotonic()
+        probe.answered_after_s = time.monotonic() - signal_at
         probe.status = response.status
     except (OSError, http.client.HTTPException) as exc:
         probe.error = f"{type(exc).__name__}: {exc}".rstrip(": ")
-        return
     finally:
         # Done with it, as a client is: whether the server drops idle kept-alive connections on its own
         # is not what is measured here (a server waiting for them would be killed after the grace period).
         conn.close()
-    # signal_at is filled right before stop(); an answer read before that is "before the signal".
-    probe.answered_after_signal_s = done - signal_at[0] if signal_at else -0.0
 
 
 def judge(m: Measurement) -> tuple[list[Finding], str, bool]:

@@ -32,7 +32,8 @@ def test_demo_with_health_and_deployment_passes_with_a_measured_shutdown(tmp_pat
     assert [f["rule_id"] for f in check["findings"] if f["severity"] in ("critical", "high", "medium")] == []
     items = rows(check)
     assert all(row["status"] in ("pass", "warn") for row in items.values()), items
-    assert items["Graceful shutdown"]["status"] == "pass" and check["metrics"]["shutdown"]["completed"] == 3
+    shut = check["metrics"]["shutdown"]
+    assert items["Graceful shutdown"]["status"] == "pass" and shut["completed"] == 3 and shut["in_flight_at_sigterm"] >= 1
     assert items["Health and metrics endpoints"]["status"] == "pass"
     # The runner's final stop returns the check's measurement: the report's service block agrees.
     assert report["service"]["graceful_shutdown"] is True and report["service"]["exit_code"] == 0

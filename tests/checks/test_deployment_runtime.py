@@ -130,7 +130,7 @@ def test_judge_of_a_service_killed_after_the_grace_period():
 
 
 def test_judge_says_when_every_answer_came_before_the_signal():
-    measured = shutdown.Measurement(path="/", probes=[shutdown.Probe(status=200, answered_after_signal_s=-0.001)],
+    measured = shutdown.Measurement(path="/", probes=[shutdown.Probe(status=200, answered_before_signal=True)],
                                     stop={"graceful_shutdown": True, "shutdown_s": 0.2, "exit_code": 0})
     findings, detail, conclusive = shutdown.judge(measured)
     assert findings == [] and not conclusive and "not observed" in detail
