@@ -34,6 +34,7 @@ def main() -> None:
     create_module.create_engine = forced_engine
     sqlalchemy.create_engine = forced_engine
     sqlalchemy.engine.create_engine = forced_engine
+    force_async_engines(scratch)
 
     from alembic import command
     from alembic.config import Config
@@ -63,6 +64,24 @@ def main() -> None:
     save()
     if roundtrip == "1" and step("downgrade", lambda: command.downgrade(cfg, "base")):
         step("upgrade again", lambda: command.upgrade(cfg, "heads"))
+
+
+def force_async_engines(scratch):
+    """The same for asyncio env.py files: their engines go to the scratch file through aiosqlite (when
+    aiosqlite is missing the upgrade fails, which is reported, and still touches no other database)."""
+    try:
+        import sqlalchemy.ext.asyncio as asyncio_module
+        import sqlalchemy.ext.asyncio.engine as async_engine_module
+    except ImportError:
+        return
+    original = async_engine_module.create_async_engine
+
+    def forced_async_engine(*_args, **kwargs):
+        kept = {k: v for k, v in kwargs.items() if k in ("poolclass", "future")}
+        return original("sqlite+aiosqlite:///" + scratch, **kept)
+
+    async_engine_module.create_async_engine = forced_async_engine
+    asyncio_module.create_async_engine = forced_async_engine
 
 
 def compare(cfg):

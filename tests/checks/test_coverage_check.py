@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from auditor.interface import CheckError
+from tests.conftest import REPO_ROOT
 from tests.checks.coverage_helpers import (TESTS_ALL_GOOD, coverage_own_total, files_in, git_commit, make_repo,
                                            rule_ids, run_check, write)
 
@@ -106,6 +107,43 @@ def test_cobertura_xml_gives_coverage_py_total(tmp_path):
     assert row["missing"] == len(own["files"]["calc.py"]["missing_lines"])
 
 
+def test_existing_data_file_is_reported_by_coverage_py(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    own = coverage_own_total(repo, tmp_path)
+    (repo / ".coverage").write_bytes((tmp_path / "own.coverage").read_bytes())
+    future = time.time() + 60
+    os.utime(repo / ".coverage", (future, future))
+    outcome, _ = run_check(repo, tmp_path, use_existing="only")
+    assert outcome.metrics["percent_covered"] == pytest.approx(own["totals"]["percent_covered"], abs=0.01)
+    assert ".coverage" in outcome.metrics["source"]
+
+
+def test_unittest_command_counts_from_runner_output(tmp_path):
+    repo = make_repo(tmp_path / "repo", "")
+    write(repo / "tests" / "__init__.py", "")
+    write(repo / "tests" / "test_unit.py", """\
+        import unittest
+
+        from calc import add
+
+
+        class AddTests(unittest.TestCase):
+            def test_ok(self):
+                self.assertEqual(add(1, 2), 3)
+
+            def test_wrong(self):
+                self.assertEqual(add(1, 2), 4)
+
+            @unittest.skip("later")
+            def test_later(self):
+                pass
+        """)
+    outcome, status = run_check(repo, tmp_path, command="python -m unittest discover -s tests -t .")
+    m = outcome.metrics
+    assert (m["tests_passed"], m["tests_failed"], m["tests_skipped"]) == (1, 1, 1)
+    assert m["failed_tests"] == ["tests.test_unit.AddTests.test_wrong"] and status == "fail"
+
+
 def test_hanging_tests_time_out_with_a_finding(tmp_path):
     repo = make_repo(tmp_path / "repo", "import time\n\ndef test_hangs():\n    time.sleep(60)\n")
     began = time.monotonic()
@@ -166,3 +204,16 @@ def test_greenlet_code_is_measured_with_greenlet_concurrency_and_noted(tmp_path)
     assert outcome.metrics["concurrency"] == ["thread", "greenlet"]
     note = next(f for f in outcome.findings if f.rule_id == "COV006")
     assert "greenlet" in note.message and outcome.metrics["percent_covered"] == 100.0
+
+
+def test_sample_service_passes_measured_for_real(tmp_path):
+    """What `audit demo` does: the sample service's own suite under coverage (PostgreSQL tests skip without
+    a server). It is a package directory, so its tests run from the parent (no stdlib shadowing)."""
+    repo = REPO_ROOT / "sample_service"
+    before = files_in(repo)
+    outcome, status = run_check(repo, tmp_path, seconds=240)
+    m = outcome.metrics
+    assert status == "pass", [f.message for f in outcome.findings]
+    assert m["percent_covered"] >= 80 and m["tests_failed"] == 0 and m["tests_passed"] > 20
+    assert any(row["file"] == "app.py" for row in m["files"])  # repo-relative paths
+    assert files_in(repo) == before

@@ -247,3 +247,48 @@ def test_history_appears_in_the_rendered_report(tmp_path):
     assert [row["message"] for row in check["metrics"]["history"]] == ["Create users", "Add nickname"]
     html = (out / "report.html").read_text()
     assert "Add nickname" in html and "Create users" in html
+
+
+def test_scratch_run_that_hangs_is_bounded(tmp_path):
+    env_py = "import time\ntime.sleep(60)\n" + ENV_PY
+    repo = make_alembic_repo(tmp_path / "repo", [REV_0001, REV_0002_NICKNAME], env_py=env_py)
+    outcome, status = run_check(repo, tmp_path, timeout=2)
+    finding = next(f for f in outcome.findings if f.rule_id == "MIG008")
+    assert "did not finish within 2 s" in finding.message and status == "warn"
+
+
+def test_async_env_py_never_reaches_its_own_database(tmp_path):
+    pytest.importorskip("sqlalchemy.ext.asyncio")
+    prod = tmp_path / "production.db"
+    env_py = f'''\
+import asyncio
+
+from alembic import context
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.models import Base
+
+target_metadata = Base.metadata
+
+
+def do_run(connection):
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def main():
+    engine = create_async_engine("sqlite+aiosqlite:///{prod}")
+    async with engine.connect() as connection:
+        await connection.run_sync(do_run)
+    await engine.dispose()
+
+
+asyncio.run(main())
+'''
+    repo = make_alembic_repo(tmp_path / "repo", [REV_0001, REV_0002_NICKNAME], env_py=env_py)
+    outcome, _ = run_check(repo, tmp_path)
+    # Either the scratch run worked on the scratch file (aiosqlite installed) or it failed (not installed):
+    # the env.py's own database is never created.
+    assert not prod.exists()
+    assert outcome.metrics["scratch"][0]["result"].startswith(("upgrade ok", "upgrade failed"))
