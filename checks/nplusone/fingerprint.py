@@ -64,10 +64,20 @@ def _replace(match: re.Match[str]) -> str:
     return "?"
 
 
-def fingerprint(sql: str, *, backslash_escapes: bool = True) -> str:
+def fingerprint(sql: str, *, backslash_escapes: bool | None = None) -> str:
     """The normalised shape of one statement. ``backslash_escapes``: whether '\\'' escapes a quote inside
-    '...' (MySQL, SQLite-agnostic drivers; False for PostgreSQL server logs, where only E'..' does)."""
-    sql = _SCAN[backslash_escapes].sub(_replace, sql)
+    '...' — True for MySQL, False for PostgreSQL/SQLite/standard SQL (only E'..' has them), None to decide
+    per statement (see below)."""
+    if backslash_escapes is None:
+        # Only a backslash before a quote reads differently. MySQL writes every apostrophe as \\' while a
+        # standard string rarely ends in a backslash: the backslash reading wins unless it leaves a stray quote.
+        if "\\'" in sql:
+            escaped = _SCAN[True].sub(_replace, sql)
+            sql = _SCAN[False].sub(_replace, sql) if "'" in escaped else escaped
+        else:
+            sql = _SCAN[False].sub(_replace, sql)
+    else:
+        sql = _SCAN[backslash_escapes].sub(_replace, sql)
     # Plain string operations from here on: several times faster than regex passes.
     sql = " ".join(sql.split()).replace(" ,", ",").replace(", ", ",").replace("( ", "(").replace(" )", ")")
     if "E?" in sql or "e?" in sql:
@@ -85,7 +95,7 @@ def fingerprint(sql: str, *, backslash_escapes: bool = True) -> str:
 
 
 @lru_cache(maxsize=4096)
-def cached_fingerprint(sql: str, backslash_escapes: bool = True) -> str:
+def cached_fingerprint(sql: str, backslash_escapes: bool | None = None) -> str:
     """ORMs send the same statement text (with placeholders) again and again: remember the answer."""
     return fingerprint(sql, backslash_escapes=backslash_escapes)
 

@@ -17,8 +17,9 @@ class Statement:
     application: str = ""           # PostgreSQL: application_name
     database: str = ""              # PostgreSQL: database name
     source: str = ""                # which parser read it ("json", "sqlalchemy", "django", "postgres")
-    # PostgreSQL server logs: backslashes are ordinary characters in '...' (standard_conforming_strings).
-    backslash_escapes: bool = True
+    # Whether '\\'' escapes a quote in '...': False for PostgreSQL server logs (standard_conforming_strings),
+    # None (decide per statement) where the dialect is not known.
+    backslash_escapes: bool | None = None
 
     @property
     def identity(self) -> str:

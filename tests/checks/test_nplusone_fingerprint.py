@@ -115,3 +115,20 @@ def test_bookkeeping_statements_are_recognised():
     for sql in ("SELECT 1", "  insert into t values (1)", "WITH x AS (SELECT 1) SELECT * FROM x"):
         assert not is_bookkeeping(sql), sql
     assert first_keyword("-- hi\n  select 1") == "SELECT"
+
+
+def test_auto_mode_reads_backslashes_the_way_the_statement_needs():
+    # MySQL-style escape: the standard reading would leave a stray quote, so backslash escapes are used.
+    mysql = "SELECT id FROM users WHERE name = 'it\\'s' AND age > 30"
+    assert fingerprint(mysql) == fingerprint(mysql, backslash_escapes=True) == (
+        "SELECT id FROM users WHERE name = ? AND age > ?")
+    # Standard strings with a trailing backslash: the standard reading is complete, so it is kept.
+    standard = "SELECT id FROM files WHERE path = 'C:\\' AND owner = 'bob'"
+    assert fingerprint(standard) == fingerprint(standard, backslash_escapes=False) == (
+        "SELECT id FROM files WHERE path = ? AND owner = ?")
+    # Every template of the corpus groups the same way when the dialect is not known.
+    by_template: dict[str, set[str]] = {}
+    for template, sql, _backslash in CORPUS:
+        by_template.setdefault(template, set()).add(fingerprint(sql))
+    assert all(len(fps) == 1 for fps in by_template.values()), {t: f for t, f in by_template.items() if len(f) > 1}
+    assert len({next(iter(f)) for f in by_template.values()}) == len(by_template)
