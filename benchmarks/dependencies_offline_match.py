@@ -63,8 +63,8 @@ def main() -> None:
         print(f"load for an app of {len(wanted)} dependencies (name prefilter): {keyed.records} records parsed, "
               f"{keyed.unrelated} skipped, in {keyed_s:.2f} s ({keyed.files / keyed_s:.0f} files/s)")
         rng = random.Random(11)
-        pins = [(f"bench-pkg-{rng.randrange(args.packages)}", f"{rng.randrange(1, 7)}.{rng.randrange(10)}.{rng.randrange(10)}")
-                for _ in range(args.pins)]
+        pins = [(f"bench-pkg-{rng.randrange(args.packages)}",
+                 f"{rng.randrange(1, 7)}.{rng.randrange(10)}.{rng.randrange(10)}") for _ in range(args.pins)]
         began = time.perf_counter()
         hits = sum(1 for name, version in pins if osv.match(db, name, version))
         match_s = time.perf_counter() - began

@@ -44,6 +44,8 @@ class DependenciesCheck:
         inventory = manifests.read_inventory(Path(repo), extra=config.manifests, exclude=config.exclude,
                                              max_bytes=config.max_file_bytes, should_stop=ctx.should_stop)
         if not inventory.manifests and not inventory.problems:
+            if not inventory.complete:
+                raise CheckError("stopped before any dependency manifest was read (deadline or interrupt)")
             raise CheckSkipped("no requirements files, pyproject.toml, Pipfile or lock files in the repo")
 
         source = _source(config, vuln_db)

@@ -9,7 +9,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from auditor.model import Finding, Outcome, Severity, Status
+from auditor.model import Finding, Severity, Status
 
 from checks.dependencies.model import Declared, Inventory, Package, SourceResult, Vulnerability
 from checks.dependencies.rules import make_finding
@@ -93,7 +93,8 @@ def vulnerable_findings(pins: dict[Package, list[Declared]], result: SourceResul
         location = _location(first) if first else {}
         findings.append(make_finding(
             rule_id, message, location, evidence=evidence, severity=severity,
-            title=f"{name} {package.version}: {vulns[0].id}" + (f" and {len(vulns) - 1} more" if len(vulns) > 1 else ""),
+            title=f"{name} {package.version}: {vulns[0].id}"
+                  + (f" and {len(vulns) - 1} more" if len(vulns) > 1 else ""),
             stable_location={"file": first.file} if first else {}, key=package.key))
     return findings
 

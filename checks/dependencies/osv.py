@@ -147,7 +147,8 @@ def _documents(root: Path, max_bytes: int, db: Database) -> Iterator[tuple[str, 
                     continue
                 size = os.path.getsize(file)
                 if size > max_bytes:
-                    db.malformed.append((rel, f"{size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit: not read"))
+                    db.malformed.append((rel, f"{size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit: "
+                                              "not read"))
                     continue
                 with open(file, "rb") as handle:
                     data = handle.read()
@@ -249,7 +250,8 @@ def _affected(vuln_id: str, key: str, item: dict[str, Any]) -> Affected:
             try:
                 events.append((Version(str(value)), kind))
             except InvalidVersion:
-                raise MalformedRecord(f"{vuln_id}: {kind} version {str(value)[:40]!r} is not a PEP 440 version") from None
+                raise MalformedRecord(f"{vuln_id}: {kind} version {str(value)[:40]!r} is not a PEP 440 "
+                                      "version") from None
         if not any(kind == "introduced" for _, kind in events):
             # The schema requires one; reading its absence as "since the beginning" flags more, never less.
             events.append((Version("0"), "introduced"))

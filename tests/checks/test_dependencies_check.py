@@ -13,6 +13,7 @@ from auditor.interface import CheckConfig, CheckError, CheckSkipped
 from auditor.model import Severity, Status
 
 from checks.dependencies.config import DependenciesConfig
+from tests.stub_server import StubServer, slow
 from tests.checks.dependencies_helpers import (CLEAN_APP, OSV_DIR, REPOS, VULNERABLE_APP, by_rule, closed_port,
                                                fake_osv_api, good_db, record, run_check, run_check_plain)
 
@@ -174,7 +175,8 @@ def test_pip_audit_against_a_local_osv_api_finds_the_vulnerable_pin(tmp_path):
     assert "Upgrade to 1.2.5 or later" in finding.message and "GHSA-w3b1-aaaa-bbbb" in finding.evidence
     assert "2.0.3" in finding.evidence  # both release lines' fixes above 1.2.0
     assert "DEP020" not in rules
-    assert outcome.metrics["audited"] == 6 and outcome.metrics["source"].startswith("pip-audit (OSV at http://127.0.0.1")
+    assert outcome.metrics["audited"] == 6
+    assert outcome.metrics["source"].startswith("pip-audit (OSV at http://127.0.0.1")
 
 
 def test_pip_audit_with_no_reachable_service_is_not_audited_never_pass(tmp_path):
@@ -205,9 +207,54 @@ def test_sample_service_without_a_reachable_source_says_not_audited(tmp_path):
     assert all(f.severity.rank < Severity.HIGH.rank for f in outcome.findings)  # warn, not a failed demo
 
 
-def test_pip_audit_deadline_kills_the_run(tmp_path):
-    outcome = run_check(CLEAN_APP, tmp_path, osv_url="http://127.0.0.1:9/v1/query", seconds=0.01)
-    assert outcome.status is Status.WARN and outcome.metrics["audited"] == 0
+class _Budget:
+    """A stand-in for AuditContext's time budget: should_stop turns true after ``calls`` checks."""
+
+    def __init__(self, tmp_dir, remaining=60.0, calls=10**9):
+        self.tmp_dir, self._remaining, self._calls = tmp_dir, remaining, calls
+
+    def remaining(self):
+        return self._remaining
+
+    def should_stop(self):
+        self._calls -= 1
+        return self._calls < 0
+
+
+def test_pip_audit_that_outlives_its_time_is_killed_and_not_audited(tmp_path):
+    from checks.dependencies.model import Package
+    from checks.dependencies.sources.pip_audit import PipAuditSource
+
+    packages = [Package("fixture-web", "1.2.0")]
+    with StubServer(routes={"/v1/query": slow(30, (200, {}, "{}"))}) as hanging:
+        result = PipAuditSource(osv_url=f"{hanging.url}/v1/query", timeout=3).audit(packages, _Budget(tmp_path))
+    assert result.audited == set()
+    assert result.not_audited[packages[0]].startswith(("pip-audit did not finish in time", "pip-audit (OSV"))
+
+
+def test_pip_audit_is_killed_when_the_audit_stops(tmp_path):
+    from checks.dependencies.model import Package
+    from checks.dependencies.sources.pip_audit import PipAuditSource
+
+    packages = [Package("fixture-web", "1.2.0")]
+    with StubServer(routes={"/v1/query": slow(30, (200, {}, "{}"))}) as hanging:
+        result = PipAuditSource(osv_url=f"{hanging.url}/v1/query").audit(packages, _Budget(tmp_path, calls=3))
+    assert result.not_audited[packages[0]] == "the audit was stopped while pip-audit ran"
+
+
+def test_stop_before_anything_was_read_is_an_error_not_a_skip(tmp_path):
+    with pytest.raises(CheckError, match="stopped before any dependency manifest was read"):
+        run_check(CLEAN_APP, tmp_path, vuln_db=OSV_DIR, seconds=0)
+
+
+def test_only_ranges_and_no_lock_is_not_audited(tmp_path):
+    repo = tmp_path / "lib"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text('[project]\nname = "lib"\ndependencies = ["fixture-web>=1", "x~=2.0"]\n')
+    outcome = run_check(repo, tmp_path, vuln_db=OSV_DIR)
+    assert outcome.status is Status.WARN and outcome.metrics["source"] == "none"
+    assert "NOT AUDITED (none pinned to an exact version)" in outcome.summary
+    assert sorted(f.rule_id for f in outcome.findings) == ["DEP010", "DEP010"]
 
 
 def test_saved_pip_audit_report_without_network_is_read_as_not_audited(tmp_path):

@@ -62,7 +62,8 @@ def test_range_without_introduced_is_read_as_since_the_beginning():
 
 def test_git_ranges_are_ignored_and_other_ecosystems_dropped():
     record = osv.parse_record({"id": "X", "affected": [
-        {"package": {"ecosystem": "npm", "name": "pkg"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]},
+        {"package": {"ecosystem": "npm", "name": "pkg"},
+         "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]},
         {"package": {"ecosystem": "PyPI", "name": "Pkg_Name"},
          "ranges": [{"type": "GIT", "repo": "x", "events": [{"introduced": "abc"}]}]}]})
     assert [a.key for a in record.affected] == ["pkg-name"]
@@ -83,7 +84,8 @@ def test_withdrawn_is_none():
                                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0", "fixed": "1"}]}]}]},
      "exactly one"),
     ({"id": "A", "affected": [{"package": {"ecosystem": "PyPI", "name": "p"},
-                               "ranges": [{"type": "ECOSYSTEM", "events": [{"broken": "1"}]}]}]}, "unknown range event"),
+                               "ranges": [{"type": "ECOSYSTEM", "events": [{"broken": "1"}]}]}]},
+     "unknown range event"),
 ])
 def test_malformed_records_raise_one_line(data, message):
     with pytest.raises(osv.MalformedRecord, match=message):
@@ -161,7 +163,8 @@ def test_cvss3_base_scores_match_the_specification_calculator(vector, score):
 
 
 def test_rating_prefers_cvss_then_the_database_word():
-    assert from_score(9.0) is Severity.CRITICAL and from_score(6.9) is Severity.MEDIUM and from_score(0) is Severity.INFO
+    assert from_score(9.0) is Severity.CRITICAL and from_score(6.9) is Severity.MEDIUM
+    assert from_score(0.1) is Severity.LOW and from_score(0) is Severity.INFO
     assert rate({"severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
                  "database_specific": {"severity": "LOW"}}, [])[0] is Severity.CRITICAL
     assert rate({"database_specific": {"severity": "MODERATE"}}, []) == (Severity.MEDIUM, None,

@@ -4,8 +4,9 @@ not check: such a package goes to ``not_audited``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from checks.dependencies.model import Package, SourceResult
 

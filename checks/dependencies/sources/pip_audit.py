@@ -135,7 +135,8 @@ def failure_reason(stderr: str, source: str) -> str:
     stderr = mask_userinfo(stderr)
     if any(word in stderr for word in _NETWORK_WORDS):
         host = re.search(r"host='([^']+)'", stderr)
-        return f"{source} could not reach {host.group(1) if host else 'the vulnerability service'} (network unreachable)"
+        where = host.group(1) if host else "the vulnerability service"
+        return f"{source} could not reach {where} (network unreachable)"
     lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("WARNING:")]
     last = lines[-1] if lines else "no output"
     return f"{source} failed: {last[:200]}"
