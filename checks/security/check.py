@@ -7,6 +7,7 @@ secrets_scan, probes), then judge (pure functions in the same modules and servic
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,10 +47,12 @@ class SecurityCheck:
         status: Status | None = None
         if do_repo:
             assert repo is not None
-            repo_findings, repo_metrics, repo_summary = _repo_part(ctx, config, Path(repo))
+            repo_findings, repo_metrics, repo_summary, repo_complete = _repo_part(ctx, config, Path(repo))
             findings += repo_findings
             metrics.update(repo_metrics)
             summaries.append(repo_summary)
+            if not repo_complete:
+                status = Status.WARN
         if do_service:
             service_findings, service_metrics, service_summary, complete = _service_part(ctx, config)
             findings += service_findings
@@ -69,61 +72,67 @@ def _count_by_rule(findings: list[Finding]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path) -> tuple[list[Finding], dict[str, Any], str]:
+def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
+               ) -> tuple[list[Finding], dict[str, Any], str, bool]:
     ctx.progress("listing repository files")
     files: FileSet = list_files(repo, exclude=config.exclude, max_bytes=int(config.max_file_mb * 1_000_000))
     by_rel = {f.rel: f for f in files.files}
     findings: list[Finding] = []
-    metrics: dict[str, Any] = {"files_listed_by": files.source, "files_scanned": len(files.files),
-                               "files_skipped": [{"file": rel, "reason": why} for rel, why in files.skipped]}
+    metrics: dict[str, Any] = {"files_listed_by": files.source, "files_scanned": len(files.files)}
     parts: list[str] = []
     secrets_found: list[str] = []
+    complete = True
 
-    if config.secrets:
-        ctx.progress("scanning for committed secrets")
-        started = time.monotonic()
-        found = secrets_scan.scan(files.files, work_dir=ctx.tmp_dir, should_stop=ctx.should_stop)
-        if ctx.should_stop():
-            raise CheckError("stopped while scanning for secrets (interrupted or out of time)")
-        secrets_found = found.values()
-        secret_findings = secrets_scan.judge(found, by_rel)
-        findings += secret_findings
-        metrics.update(secrets_found=len(secret_findings), secret_files_scanned=found.scanned,
-                       secret_files_transcoded=found.transcoded,
-                       secrets_scan_s=round(time.monotonic() - started, 3))
-        files.skipped += found.skipped
-        serious = sum(1 for f in secret_findings if f.severity.rank >= Severity.HIGH.rank)
-        parts.append(f"{serious} committed secret{'s' if serious != 1 else ''}"
-                     + (f" ({len(secret_findings) - serious} lower-severity possible secret"
-                        f"{'s' if len(secret_findings) - serious != 1 else ''})" if len(secret_findings) > serious else ""))
-
+    # bandit is a subprocess: it runs in a thread while the secret scan (in-process, CPU-bound) runs
+    # here, so the repo part takes about the longer of the two rather than their sum.
+    job: _BanditJob | None = None
+    python: list[str] = []
     if config.bandit:
         python = [f.rel for f in files.files if f.rel.endswith(".py") and (config.bandit_tests or not is_test_file(f.rel))]
         extra, sources = bandit_scan.config_args(repo)
         metrics.update(bandit_files=len(python), bandit_config=sources)
         if python:
             ctx.progress(f"bandit on {len(python)} Python files")
+            job = _BanditJob(ctx, repo, python, extra, min(config.bandit_timeout_s, max(ctx.remaining() - 1, 1)))
+            job.start()
+
+    try:
+        if config.secrets:
+            ctx.progress("scanning for committed secrets")
             started = time.monotonic()
-            timeout = min(config.bandit_timeout_s, max(ctx.remaining() - 1, 1))
-            bandit_dir = ctx.tmp_dir / "bandit"
-            bandit_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                standard = bandit_scan.run(repo, python, extra, out_dir=bandit_dir, timeout_s=timeout,
-                                           should_stop=ctx.should_stop)
-                with_nosec = None
-                if standard.nosec or standard.skipped_tests:
-                    with_nosec = bandit_scan.run(repo, python, extra, out_dir=bandit_dir, ignore_nosec=True,
-                                                 timeout_s=max(timeout - (time.monotonic() - started), 1),
-                                                 should_stop=ctx.should_stop)
-            except bandit_scan.BanditFailed as exc:
-                raise CheckError(str(exc)) from exc
-            bandit_findings = bandit_scan.judge(standard, with_nosec)
+            found = secrets_scan.scan(files.files, work_dir=ctx.tmp_dir, should_stop=ctx.should_stop,
+                                      deadline=started + min(config.secrets_timeout_s, max(ctx.remaining() - 1, 1)))
+            if ctx.should_stop():
+                raise CheckError("stopped while scanning for secrets (interrupted or out of time)")
+            complete = not found.partial
+            secrets_found = found.values()
+            secret_findings = secrets_scan.judge(found, by_rel)
+            findings += secret_findings
+            metrics.update(secrets_found=len(secret_findings), secret_files_scanned=found.scanned,
+                           secret_files_transcoded=found.transcoded,
+                           secrets_scan_s=round(time.monotonic() - started, 3))
+            files.skipped += found.skipped
+            serious = sum(1 for f in secret_findings if f.severity.rank >= Severity.HIGH.rank)
+            others = len(secret_findings) - serious
+            parts.append(f"{serious} committed secret{'s' if serious != 1 else ''}"
+                         + (f" ({others} lower-severity possible secret{'s' if others != 1 else ''})" if others else "")
+                         + (" — secret scan cut short by its time budget" if found.partial else ""))
+    finally:
+        if job is not None:
+            job.join()
+
+    if config.bandit:
+        if job is not None:
+            if job.error is not None:
+                raise CheckError(str(job.error))
+            assert job.standard is not None
+            bandit_findings = bandit_scan.judge(job.standard, job.with_nosec)
             findings += bandit_findings
             issues = [f for f in bandit_findings if f.rule_id == "SEC001"]
             suppressed = sum(1 for f in issues if f.suppressed)
             metrics.update(bandit_issues=len(issues) - suppressed, bandit_suppressed=suppressed,
-                           bandit_nosec_lines=standard.nosec, bandit_errors=len(standard.errors),
-                           bandit_loc=standard.loc, bandit_s=round(time.monotonic() - started, 3))
+                           bandit_nosec_lines=job.standard.nosec, bandit_errors=len(job.standard.errors),
+                           bandit_loc=job.standard.loc, bandit_s=round(job.seconds, 3))
             parts.append(f"bandit: {len(issues) - suppressed} issue{'s' if len(issues) - suppressed != 1 else ''}"
                          + (f" ({suppressed} suppressed)" if suppressed else "")
                          + f" in {len(python)} files")
@@ -135,7 +144,36 @@ def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path) -> tuple[l
     metrics["files_skipped"] = [{"file": rel, "reason": why} for rel, why in files.skipped]
     # Other findings quote code lines (bandit's evidence): a secret found anywhere is masked everywhere.
     findings = [secrets_scan.mask_finding(f, secrets_found) for f in findings]
-    return findings, metrics, "repo: " + ", ".join(parts)
+    return findings, metrics, "repo: " + ", ".join(parts), complete
+
+
+class _BanditJob(threading.Thread):
+    """bandit's standard run, then (only when it counted `# nosec` suppressions) the --ignore-nosec run
+    that reveals them; bounded by one time budget and the audit's stop."""
+
+    def __init__(self, ctx: AuditContext, repo: Path, files: list[str], extra: list[str], timeout_s: float) -> None:
+        super().__init__(name="security-bandit", daemon=True)
+        self.ctx, self.repo, self.files, self.extra, self.timeout_s = ctx, repo, files, extra, timeout_s
+        self.standard: bandit_scan.BanditReport | None = None
+        self.with_nosec: bandit_scan.BanditReport | None = None
+        self.error: Exception | None = None
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        started = time.monotonic()
+        out_dir = self.ctx.tmp_dir / "bandit"
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            self.standard = bandit_scan.run(self.repo, self.files, self.extra, out_dir=out_dir,
+                                            timeout_s=self.timeout_s, should_stop=self.ctx.should_stop)
+            if self.standard.nosec or self.standard.skipped_tests:
+                self.with_nosec = bandit_scan.run(
+                    self.repo, self.files, self.extra, out_dir=out_dir, ignore_nosec=True,
+                    timeout_s=max(self.timeout_s - (time.monotonic() - started), 1), should_stop=self.ctx.should_stop)
+        except Exception as exc:  # noqa: BLE001 — handed to the check's thread, which reports it
+            self.error = exc
+        finally:
+            self.seconds = time.monotonic() - started
 
 
 def _service_part(ctx: AuditContext, config: SecurityConfig) -> tuple[list[Finding], dict[str, Any], str, bool]:

@@ -19,6 +19,9 @@ class SecurityConfig(CheckConfig):
     exclude: list[str] = pydantic.Field(default_factory=list)  # extra fnmatch globs, repo-relative paths
     max_file_mb: float = pydantic.Field(default=2.0, gt=0, le=1024)
     bandit_timeout_s: float = pydantic.Field(default=120, gt=0)
+    # detect-secrets reads about 1,500 lines a second: files left when this budget is spent are listed as
+    # not scanned and the check is "warn" (never a silent pass).
+    secrets_timeout_s: float = pydantic.Field(default=120, gt=0)
     # Service part.
     service: bool = True
     invalid_token: bool = True          # also probe secured operations with a bogus credential

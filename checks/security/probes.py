@@ -205,7 +205,7 @@ def _b64(data: dict[str, Any]) -> str:
 # An unsigned JWT (alg "none") claiming an admin subject: a service that accepts it verifies nothing.
 BOGUS_JWT = (_b64({"alg": "none", "typ": "JWT"}) + "."
              + _b64({"sub": "1", "role": "admin", "iss": "backend-auditor", "exp": 4102444800}) + ".")
-BOGUS_SECRET = "backend-auditor-invalid-credential"
+BOGUS_SECRET = "backend-auditor-invalid-credential"  # pragma: allowlist secret (deliberately wrong)
 
 
 def bogus_credential(op: Operation, document: dict[str, Any]

@@ -199,3 +199,31 @@ def test_secrets_never_unmasked_in_any_output_file(fixture_repo, tmp_path):
     assert shell["locations"][0]["physicalLocation"] == {
         "artifactLocation": {"uri": "app/shell.py", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 5}}
     assert sum(1 for r in results if r.get("suppressions")) == 1  # the `# nosec` one
+
+
+def test_word_like_values_are_masked_in_their_own_finding_only(tmp_path):
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "a.py").write_text('MIRROR = "https://user:token@mirror.example/simple"\n')
+    (repo / "b.py").write_text('import subprocess\n\n\ndef f(token):\n    return subprocess.call(token, shell=True)\n')
+    outcome = run_repo(repo, tmp_path / "w")
+    own = next(f for f in outcome.findings if f.rule_id == "SEC010")
+    assert own.location == {"file": "a.py", "line": 1} and "user:********@" in own.evidence
+    shell = next(f for f in outcome.findings if f.title.startswith("B602"))
+    assert "subprocess.call(token, shell=True)" in shell.evidence  # the word is not a secret elsewhere
+
+
+def test_secret_scan_time_budget_gives_warn_never_a_silent_pass(fixture_repo, tmp_path):
+    outcome = run_repo(fixture_repo, tmp_path, SecurityConfig(secrets_timeout_s=0.000001, bandit=False))
+    assert outcome.status == "warn" and "time budget" in outcome.summary
+    skipped = [s for s in outcome.metrics["files_skipped"] if "time budget" in s["reason"]]
+    assert skipped and outcome.metrics["secret_files_scanned"] + len(skipped) == outcome.metrics["files_scanned"]
+
+
+def test_bandit_failing_on_the_repo_config_is_a_check_error(tmp_path):
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "a.py").write_text("x = 1\n")
+    (repo / ".bandit").write_text("[bandit]\ntests = B999\n")
+    with pytest.raises(CheckError, match="bandit failed"):
+        run_repo(repo, tmp_path / "w", SecurityConfig(secrets=False))
