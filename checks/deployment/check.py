@@ -49,19 +49,8 @@ class DeploymentCheck:
             # Re-judge with the manifests' securityContext in mind (a softer finding).
             findings = [f for df, _ in parsed for f in judge_user(df, runs_as_non_root_elsewhere=True)]
             items["non_root"] = judged("non_root", findings, items["non_root"].detail, fail_on)
-        config_findings, config_detail = repo_facts.judge_config(repo_facts.config_from_env(files))
-        env_findings, env_detail = repo_facts.judge_env_files(files)
-        items["config_env"] = judged("config_env", config_findings + env_findings,
-                                     f"{config_detail}; {env_detail}", fail_on)
-        runbook = repo_facts.find_runbook(files, config.runbook_paths)
-        items["runbook"] = judged("runbook", [] if runbook else [make_finding(
-            "DPL040", "No runbook or operations doc in the repository or up to its git root (looked for "
-            "RUNBOOK/OPERATIONS/deploy docs, runbooks/ or ops/ directories, and README sections about "
-            "deployment or operations).", {"file": ".", "line": 1})], runbook or "none found", fail_on)
-        ci_files = repo_facts.find_ci(files)
-        items["ci"] = judged("ci", [] if ci_files else [make_finding(
-            "DPL041", "No CI configuration in the repository or up to its git root.", {"file": ".", "line": 1})],
-            ", ".join(ci_files[:3]) or "none found", fail_on)
+        repo_items, runbook, ci_files = _repo_items(files, config, fail_on)
+        items.update(repo_items)
         items["health_metrics"] = _health_item(ctx)
 
         measured = None
@@ -79,10 +68,8 @@ class DeploymentCheck:
         rows = checklist.ordered(items)
         tally = checklist.counts(rows)
         findings: list[Finding] = [f for item in rows for f in item.findings]
-        if files.truncated:
-            truncated_note = " (the repository walk stopped at its bound: some files were not looked at)"
-        else:
-            truncated_note = ""
+        truncated_note = (" (the repository walk stopped at its bound: some files were not looked at)"
+                          if files.truncated else "")
         summary = (f"{len(rows)} items: {tally['pass']} pass, {tally['warn']} warn, {tally['fail']} fail, "
                    f"{tally['not checked']} not checked{truncated_note}")
         if measured and not measured.problem:
@@ -107,6 +94,25 @@ class DeploymentCheck:
             "shutdown": measured.to_metrics() if measured else None,
         }
         return Outcome(summary=summary, metrics=metrics, findings=findings)
+
+
+def _repo_items(files: RepoFiles, config: DeploymentConfig,
+                fail_on: str) -> tuple[dict[str, Item], str | None, list[str]]:
+    """Configuration from the environment, committed .env files, runbook, CI: all static."""
+    config_findings, config_detail = repo_facts.judge_config(repo_facts.config_from_env(files))
+    env_findings, env_detail = repo_facts.judge_env_files(files)
+    items = {"config_env": judged("config_env", config_findings + env_findings, f"{config_detail}; {env_detail}",
+                                  fail_on)}
+    runbook = repo_facts.find_runbook(files, config.runbook_paths)
+    items["runbook"] = judged("runbook", [] if runbook else [make_finding(
+        "DPL040", "No runbook or operations doc in the repository or up to its git root (looked for "
+        "RUNBOOK/OPERATIONS/deploy docs, runbooks/ or ops/ directories, and README sections about "
+        "deployment or operations).", {"file": ".", "line": 1})], runbook or "none found", fail_on)
+    ci_files = repo_facts.find_ci(files)
+    items["ci"] = judged("ci", [] if ci_files else [make_finding(
+        "DPL041", "No CI configuration in the repository or up to its git root.", {"file": ".", "line": 1})],
+        ", ".join(ci_files[:3]) or "none found", fail_on)
+    return items, runbook, ci_files
 
 
 def _container_items(files: RepoFiles, config: DeploymentConfig,
@@ -268,6 +274,7 @@ def _health_item(ctx: AuditContext) -> Item:
     status = str(health.status)
     if status in (checklist.PASS, checklist.WARN, checklist.FAIL):
         rules = sorted({f.rule_id for f in health.findings if not f.suppressed})
-        detail = f"health check: {health.summary}" + (f" (findings {', '.join(rules[:6])})" if rules else "")
+        detail = f"health check: {health.summary}" + (f" (findings {', '.join(rules[:6])}, counted there)"
+                                                      if rules else "")
         return Item("health_metrics", status, detail)
     return not_checked("health_metrics", f"not checked: the health check is {status} ({health.summary})")
