@@ -163,3 +163,18 @@ def test_sample_service_defects_are_found(tmp_path):
         assert ("SEC052", "service") in found           # no_rate_limit: no rate-limit headers
         burst = run_service(service.url, tmp_path, SecurityConfig(rate_limit_burst=30))
         assert [f.location for f in burst.findings if f.rule_id == "SEC050"] == [{"endpoint": "GET /authors"}]
+
+
+def test_audit_demo_security_on_the_clean_sample_service_passes(tmp_path):
+    """The real CLI, as a user runs it: `audit demo --checks security` (repo = sample_service itself)."""
+    import json
+
+    from tests.conftest import run_audit_cli
+
+    clean = run_audit_cli("demo", "--checks", "security", "--output-dir", str(tmp_path / "clean"), timeout=180)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    report = json.loads((tmp_path / "clean" / "report.json").read_text())
+    security = report["checks"][0]
+    assert security["id"] == "security" and security["status"] in ("pass", "warn")
+    assert not [f for f in security["findings"] if f["severity"] in ("high", "critical")]
+    assert security["metrics"]["bandit_files"] > 0 and security["metrics"]["secured_operations"] > 0
