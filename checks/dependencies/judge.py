@@ -94,7 +94,8 @@ def vulnerable_findings(pins: dict[Package, list[Declared]], result: SourceResul
         findings.append(make_finding(
             rule_id, message, location, evidence=evidence, severity=severity,
             title=f"{name} {package.version}: {vulns[0].id}"
-                  + (f" and {len(vulns) - 1} more" if len(vulns) > 1 else ""),
+                  + (f" and {len(vulns) - 1} more" if len(vulns) > 1 else "")
+                  + (f" (fixed in {target})" if target else " (no fix)"),
             stable_location={"file": first.file} if first else {}, key=package.key))
     return findings
 
@@ -187,7 +188,8 @@ def judge(inventory: Inventory, result: SourceResult | None, *, vuln_db: Path | 
              "aliases": ", ".join(a for v in vs for a in v.aliases),
              "fixed_in": upgrade_target(vs) or "none", "severity": str(severity_of(vs)[1]),
              "file": (pins.get(p) or [Declared(p.key, "", None, "", "", None)])[0].file}
-            for p, vs in sorted(result.vulnerable.items())],
+            # Worst first, as every table of the report.
+            for p, vs in sorted(result.vulnerable.items(), key=lambda item: (-severity_of(item[1])[1].rank, item[0]))],
         "not_audited_packages": _not_audited_rows(inventory, result)[:TABLE_ROWS],
     }
 

@@ -52,6 +52,8 @@ def test_fixture_repo_against_fixture_osv_gives_exactly_the_expected_findings(tm
     metrics = outcome.metrics
     assert (metrics["packages"], metrics["audited"], metrics["not_audited"], metrics["vulnerable"]) == (7, 6, 1, 4)
     assert metrics["source"] == "osv-offline" and metrics["records_malformed"] == 2
+    assert [r["package"] for r in metrics["vulnerable_packages"]] == [
+        "fixture-web", "fixture-lock", "fixture-last", "fixture-parser"]  # worst first
     rows = {r["package"]: r for r in metrics["vulnerable_packages"]}
     assert rows["fixture-web"]["fixed_in"] == "1.2.5" and rows["fixture-last"]["fixed_in"] == "none"
     assert "GHSA-w3b1-aaaa-bbbb" in rows["fixture-web"]["aliases"]
@@ -169,7 +171,7 @@ def test_pip_audit_against_a_local_osv_api_finds_the_vulnerable_pin(tmp_path):
     assert asked == {("fixture-web", "1.2.0"), ("fixture-parser", "0.9.1"), ("fixture-old", "3.1.0"),
                      ("fixture-last", "2.0.0"), ("fixture-clean", "1.0.0"), ("fixture-lock", "1.5.0")}
     rules = by_rule(outcome)
-    assert [f.title for f in rules["DEP001"]] == ["fixture-web 1.2.0: PYSEC-2099-1"]
+    assert [f.title for f in rules["DEP001"]] == ["fixture-web 1.2.0: PYSEC-2099-1 (fixed in 1.2.5)"]
     finding = rules["DEP001"][0]
     assert finding.severity is Severity.HIGH  # a fix exists; pip-audit gives no CVSS
     assert "Upgrade to 1.2.5 or later" in finding.message and "GHSA-w3b1-aaaa-bbbb" in finding.evidence

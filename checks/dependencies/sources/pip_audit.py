@@ -146,7 +146,8 @@ def skip_reason(raw: str) -> str:
     """pip-audit's skip_reason without the trailing "name (version)", so one cause reads as one reason."""
     reason = re.sub(r":\s*\S+ \([^)]*\)\s*$", "", raw.strip())[:200]
     if "not found on PyPI" in reason:
-        reason += " (PyPI unreachable: no network? — or not a PyPI package)"
+        # What pip-audit says for every package when PyPI cannot be reached, and for private packages.
+        return "pip-audit: not found on PyPI (no network? or not a PyPI package)"
     return f"pip-audit skipped it: {reason}"
 
 
