@@ -281,18 +281,14 @@ def malformed_requests(plan: PlannedRequest) -> list[tuple[str, str, str]]:
         out.append((f"{split.path}?{urlencode(changed)}", f"{param.name}={value}", op.endpoint))
     for param in op.params_in("path"):
         value = malformed_value(param)
-        if value is None or plan.params.get(param.name) is None:
+        if value is None or param.name not in plan.params:
             continue
-        concrete = quote(str(plan.params[param.name]), safe="")
-        template_path = op.path
-        # Rebuild the path with this one parameter malformed (the others keep their planned values).
-        path = plan.url_path.split("?")[0]
-        prefix = path[: len(path) - len(_fill(template_path, plan.params))] if path.endswith(
-            _fill(template_path, plan.params)) else ""
-        filled = _fill(template_path, {**plan.params, param.name: value})
-        if concrete:
-            out.append((prefix + filled + (f"?{split.query}" if split.query else ""), f"{param.name}={value}",
-                        op.endpoint))
+        good = _fill(op.path, plan.params)
+        if not split.path.endswith(good):
+            continue  # cannot tell the base path from the operation's path: skip rather than guess
+        base = split.path[: len(split.path) - len(good)]
+        bad = base + _fill(op.path, {**plan.params, param.name: value})
+        out.append((bad + (f"?{split.query}" if split.query else ""), f"{param.name}={value}", op.endpoint))
     return out
 
 

@@ -10,10 +10,10 @@ import pytest
 from auditor.demo import demo_serve_spec
 from auditor.http import SAFE_METHODS
 from auditor.model import CheckResult, Finding, Outcome, Section, Severity, Status
-from auditor.operations import Parameter, operations
+from auditor.operations import Parameter, operations, plan_safe_requests
 from checks.security.check import SecurityCheck
 from checks.security.config import SecurityConfig
-from checks.security.probes import BOGUS_JWT, bogus_credential, malformed_value
+from checks.security.probes import BOGUS_JWT, bogus_credential, malformed_requests, malformed_value
 from tests.checks.security_helpers import INSECURE_SPEC, insecure_server
 from tests.conftest import check_context, sample_service
 from tests.stub_server import StubServer
@@ -137,6 +137,14 @@ def test_request_builders():
     assert malformed_value(Parameter("n", "query", False, {"anyOf": [{"type": "integer"}, {"type": "null"}]})) \
         == "not-a-number"
     assert malformed_value(Parameter("s", "query", False, {"type": "string"})) is None
+    document = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "/api"}],
+                "paths": {"/books/{book_id}": {"get": {"parameters": [
+                    {"name": "book_id", "in": "path", "required": True, "schema": {"type": "integer"}, "example": 7},
+                    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}}],
+                    "responses": {"200": {"description": "ok"}}}}}}
+    plan = plan_safe_requests(document, None)[0]
+    assert malformed_requests(plan) == [("/api/books/7?since=not-a-date", "since=not-a-date", "GET /books/{book_id}"),
+                                        ("/api/books/not-a-number", "book_id=not-a-number", "GET /books/{book_id}")]
 
 
 # ---- the sample service ---------------------------------------------------------------------------------
