@@ -132,7 +132,7 @@ class _Gatherer:
             record.error = str(exc).split(": ", 1)[-1]
             self.failed.append(f"{op.endpoint}: {record.error}")
         capture = self.source.end(request_id)
-        record.statements, record.exact = capture.statements, capture.exact
+        record.statements, record.exact, record.stats = capture.statements, capture.exact, capture.stats
         record.items = count_items(body) if body else None
         return record
 
@@ -174,6 +174,7 @@ def _judge(got: _Gatherer, config: NPlusOneConfig, source: SqlSource, ctx: Audit
         "attribution": "request id" if exact == len(requests) and requests else (
             "mixed" if exact else "bracketing"),
         "framework": fw,
+        "pg_stat_statements": bool(getattr(source, "stat_statements", False)),
         "endpoints": sorted(rows, key=lambda r: (-r["max_repeats"], -r["queries"])),
     }
     n_plus_one = [f for f in findings if f.rule_id in ("NPQ001", "NPQ004")]

@@ -11,7 +11,8 @@ from auditor.model import Finding, Severity
 
 from checks.nplusone.analysis import Group, Repeat, data_statements, fingerprints_of, repeating_group, repeats
 from checks.nplusone.config import NPlusOneConfig
-from checks.nplusone.model import ProfiledRequest, Statement
+from checks.nplusone.fingerprint import cached_fingerprint
+from checks.nplusone.model import ProfiledRequest, Statement, StatementStats
 from checks.nplusone.pretty import pretty_sql, short_sql
 from checks.nplusone.rules import make_finding
 from checks.nplusone.scaling import Growth, growth
@@ -39,18 +40,21 @@ def judge_endpoint(profile: EndpointProfile, config: NPlusOneConfig, framework: 
         return []
     location = {"endpoint": profile.endpoint}
     findings: list[Finding] = []
+    stats = _stats_by_shape(request)
     group = repeating_group(statements, min_repeats=config.group_repeats)
     grouped = set(group.fingerprints) if group else set()
     if group is not None:
         findings.append(_group_finding(profile, group, config, framework))
     for rep in repeats(statements):
-        if rep.batching:
+        stat = stats.get(rep.fingerprint)
+        # A batching walk returns many rows per run; pg_stat_statements, where loaded, can say it did not.
+        if rep.batching and not (stat is not None and stat.calls and stat.rows <= stat.calls):
             continue
         differing = rep.distinct if rep.distinct is not None else rep.count
         if differing >= 2 and rep.count >= config.threshold:
             if rep.fingerprint in grouped:
                 continue
-            findings.append(_n_plus_one(profile, rep, config, framework))
+            findings.append(_n_plus_one(profile, rep, config, framework, stat))
         elif differing >= 2 and rep.count >= config.info_threshold and not profile.single_object:
             findings.append(make_finding(
                 "NPQ002", f"{profile.endpoint} ran {short_sql(rep.example.sql)} {rep.count} times in one request "
@@ -65,7 +69,8 @@ def judge_endpoint(profile: EndpointProfile, config: NPlusOneConfig, framework: 
     return findings
 
 
-def _n_plus_one(profile: EndpointProfile, rep: Repeat, config: NPlusOneConfig, framework: str | None) -> Finding:
+def _n_plus_one(profile: EndpointProfile, rep: Repeat, config: NPlusOneConfig, framework: str | None,
+                stat: StatementStats | None = None) -> Finding:
     request = profile.main
     proof = growth(rep.fingerprint, profile.small, request) if profile.small is not None else None
     severity = _severity(rep.total_ms, proof, config)
@@ -81,7 +86,7 @@ def _n_plus_one(profile: EndpointProfile, rep: Repeat, config: NPlusOneConfig, f
     elif profile.page_parameter is None and request.items is not None:
         message += f" The response listed {request.items} items; no page-size parameter to confirm growth."
     return make_finding("NPQ001", message, {"endpoint": profile.endpoint},
-                        evidence=_evidence(request, rep, proof), severity=severity, key=rep.fingerprint,
+                        evidence=_evidence(request, rep, proof, stat), severity=severity, key=rep.fingerprint,
                         remediation=_fix(rep.example.sql, framework))
 
 
@@ -119,7 +124,8 @@ def _time(total_ms: float | None) -> str:
     return f", {total_ms:.1f} ms in total" if total_ms is not None else ""
 
 
-def _evidence(request: ProfiledRequest, rep: Repeat, proof: Growth | None = None) -> str:
+def _evidence(request: ProfiledRequest, rep: Repeat, proof: Growth | None = None,
+              stat: StatementStats | None = None) -> str:
     lines = [request.describe(), f"repeated {rep.count}× (first at statement #{rep.positions[0] + 1}):",
              pretty_sql(rep.example.sql)]
     values = _sample_values(request.statements, rep)
@@ -127,7 +133,20 @@ def _evidence(request: ProfiledRequest, rep: Repeat, proof: Growth | None = None
         lines.append("values: " + " · ".join(values))
     if proof is not None:
         lines.append(f"scaling: {proof.describe()}")
+    if stat is not None:
+        lines.append(f"pg_stat_statements: {stat.calls} calls, {stat.rows} rows")
     return "\n".join(lines)
+
+
+def _stats_by_shape(request: ProfiledRequest) -> dict[str, StatementStats]:
+    """pg_stat_statements deltas by our fingerprint (it normalises constants to $n, which become ? too)."""
+    out: dict[str, StatementStats] = {}
+    for stat in request.stats:
+        shape = cached_fingerprint(stat.query, False)
+        known = out.get(shape)
+        out[shape] = stat if known is None else StatementStats(stat.query, known.calls + stat.calls,
+                                                               known.rows + stat.rows)
+    return out
 
 
 def _sample_values(statements: list[Statement], rep: Repeat) -> list[str]:

@@ -28,6 +28,15 @@ class Statement:
 
 
 @dataclass
+class StatementStats:
+    """pg_stat_statements' view of one normalised statement during one request (before/after delta)."""
+
+    query: str
+    calls: int
+    rows: int
+
+
+@dataclass
 class ProfiledRequest:
     """One GET sent by the auditor and the statements attributed to it."""
 
@@ -41,6 +50,7 @@ class ProfiledRequest:
     page_size: int | None = None    # the page-size value sent, when the operation takes one
     role: str = "main"              # "main", or "small"/"large" for the two page sizes of the scaling proof
     error: str | None = None        # no response: why
+    stats: list[StatementStats] = field(default_factory=list)   # pg_stat_statements deltas, where loaded
 
     def describe(self) -> str:
         """One evidence line: what was sent, what came back, how many statements ran."""

@@ -146,3 +146,24 @@ def test_page_size_parameter_and_items():
     assert count_items('[1, 2, 3]') == 3
     assert count_items('{"id": 1, "name": "x"}') is None
     assert count_items("not json") is None
+
+
+def test_pg_stat_statements_deltas_add_calls_and_rows_and_unmask_a_one_row_walk():
+    from checks.nplusone.model import StatementStats
+    from checks.nplusone.sources.postgres_live import stat_deltas
+
+    before = {1: (10, 10, "SELECT a FROM t WHERE id = $1"), 2: (3, 3, "SELECT 'backend-auditor-nplusone:begin:x'")}
+    after = {1: (30, 30, "SELECT a FROM t WHERE id = $1"), 2: (4, 4, "SELECT 'backend-auditor-nplusone:begin:x'"),
+             3: (1, 50, "SELECT * FROM pg_stat_statements"), 4: (2, 7, "SELECT b FROM u WHERE x > $1 LIMIT $2")}
+    deltas = stat_deltas(before, after)
+    assert [(d.query, d.calls, d.rows) for d in deltas] == [
+        ("SELECT a FROM t WHERE id = $1", 20, 20), ("SELECT b FROM u WHERE x > $1 LIMIT $2", 2, 7)]
+    # A keyset-shaped statement that returned one row per run is no batching walk: one query per item.
+    keyset = "SELECT books.id FROM books WHERE books.id > $1 ORDER BY books.id LIMIT $2"
+    walk = _request([(keyset, f"$1 = '{i}', $2 = '1'") for i in range(8)])
+    assert judge_endpoint(EndpointProfile("GET /walk", walk), CONFIG, None) == []
+    walk.stats = [StatementStats(keyset, calls=8, rows=8)]
+    (finding,) = judge_endpoint(EndpointProfile("GET /walk", walk), CONFIG, None)
+    assert finding.rule_id == "NPQ001" and "pg_stat_statements: 8 calls, 8 rows" in finding.evidence
+    walk.stats = [StatementStats(keyset, calls=8, rows=80)]   # ten rows a run: a real walk
+    assert judge_endpoint(EndpointProfile("GET /walk", walk), CONFIG, None) == []

@@ -55,6 +55,11 @@ def test_n_plus_one_on_postgresql_is_flagged_with_growth_and_settings_are_restor
     assert "backend-auditor" not in finding.evidence
     assert outcome.metrics["source"] == "postgres" and outcome.metrics["queries_captured"] > 0
     assert outcome.metrics["requests_profiled"] >= 10
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        preloaded = "pg_stat_statements" in conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+    assert outcome.metrics["pg_stat_statements"] is preloaded   # used only where already loaded
     assert "postgresql-" in outcome.metrics["method"] or "log" in outcome.metrics["method"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from checks.nplusone.model import Statement
+from checks.nplusone.model import Statement, StatementStats
 
 
 class SourceUnavailable(Exception):
@@ -21,6 +21,7 @@ class Capture:
     statements: list[Statement]
     exact: bool                       # narrowed by the request id the auditor sent
     problems: list[str] = field(default_factory=list)
+    stats: list[StatementStats] = field(default_factory=list)   # pg_stat_statements deltas, where loaded
 
 
 class SqlSource(ABC):

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from checks.nplusone import formats
 from checks.nplusone.formats.postgres_stderr import PostgresStderr
-from checks.nplusone.model import Statement
+from checks.nplusone.model import Statement, StatementStats
 from checks.nplusone.sources.interface import Capture, SourceUnavailable, SqlSource
 
 APPLICATION = "backend-auditor-nplusone"
@@ -71,6 +71,8 @@ class PostgresLiveSource(SqlSource):
         self._pos = 0
         self._inode: int | None = None
         self._nonce = uuid.uuid4().hex[:8]
+        self.stat_statements = False   # pg_stat_statements loaded and created in this database
+        self._before: dict[int, tuple[int, int, str]] = {}
 
     @property
     def description(self) -> str:
@@ -134,6 +136,10 @@ class PostgresLiveSource(SqlSource):
                 from None
         self.log_path = self._confirm_log(sizes)
         self._inode = _inode(self.log_path)
+        # Only where it is already there: loading it needs shared_preload_libraries and a restart.
+        self.stat_statements = bool(self._one(
+            "SELECT current_setting('shared_preload_libraries') ~ 'pg_stat_statements' AND EXISTS "
+            "(SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')", default=False))
 
     def _log_candidates(self) -> list[Path]:
         if self.db_log:
@@ -185,6 +191,8 @@ class PostgresLiveSource(SqlSource):
 
     # --------------------------------------------------------------------------------------------------
     def begin(self, request_id: str) -> None:
+        if self.stat_statements:
+            self._before = self._snapshot()
         self._mark("begin", request_id)
 
     def end(self, request_id: str) -> Capture:
@@ -206,7 +214,22 @@ class PostgresLiveSource(SqlSource):
                 inside.append(statement)
         if not started:
             self.problems.append(f"the server log lost the bracket of request {request_id}")
-        return Capture(inside, exact=False)
+        stats = stat_deltas(self._before, self._snapshot()) if self.stat_statements else []
+        return Capture(inside, exact=False, stats=stats)
+
+    def _snapshot(self) -> dict[int, tuple[int, int, str]]:
+        import psycopg
+
+        assert self._conn is not None
+        try:
+            rows = self._conn.execute(
+                "SELECT queryid, calls, rows, query FROM pg_stat_statements WHERE dbid = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database()) AND queryid IS NOT NULL").fetchall()
+        except psycopg.Error as exc:
+            self.stat_statements = False
+            self.problems.append(f"pg_stat_statements could not be read: {_first_line(exc)}")
+            return {}
+        return {int(r[0]): (int(r[1]), int(r[2]), str(r[3])) for r in rows}
 
     def _mark(self, what: str, request_id: str) -> str:
         marker = f"backend-auditor-nplusone:{what}:{request_id}"
@@ -299,6 +322,18 @@ class PostgresLiveSource(SqlSource):
                 raise
             return default
         return row[0] if row else default
+
+
+def stat_deltas(before: dict[int, tuple[int, int, str]], after: dict[int, tuple[int, int, str]]
+                ) -> list[StatementStats]:
+    """Calls and rows each normalised statement gained between two pg_stat_statements snapshots, leaving out
+    the auditor's own markers and snapshot queries."""
+    out: list[StatementStats] = []
+    for queryid, (calls, rows, query) in after.items():
+        old_calls, old_rows, _ = before.get(queryid, (0, 0, ""))
+        if calls > old_calls and "pg_stat_statements" not in query and "backend-auditor-nplusone" not in query:
+            out.append(StatementStats(query=query, calls=calls - old_calls, rows=max(0, rows - old_rows)))
+    return sorted(out, key=lambda s: -s.calls)
 
 
 def _size(path: Path) -> int:
