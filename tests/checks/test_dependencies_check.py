@@ -274,3 +274,14 @@ def test_saved_pip_audit_report_without_network_is_read_as_not_audited(tmp_path)
     assert "not found on PyPI" in result.not_audited[Package("requests", "2.19.0")]
     assert "requests (2.19.0)" not in result.not_audited[Package("requests", "2.19.0")]
     assert result.not_audited[Package("six", "1.0")] == "pip-audit did not report on it"
+
+
+def test_a_pin_that_is_not_a_pep440_version_is_not_audited(tmp_path):
+    repo = tmp_path / "odd"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("fixture-web===not-a-version!\nfixture-clean==1.0.0\n")
+    outcome = run_check(repo, tmp_path, vuln_db=good_db(tmp_path))
+    assert outcome.status is Status.WARN
+    assert (outcome.metrics["audited"], outcome.metrics["not_audited"]) == (1, 1)
+    (finding,) = outcome.findings
+    assert finding.rule_id == "DEP020" and "is not a PEP 440 version" in finding.message
