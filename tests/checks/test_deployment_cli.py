@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 
+from auditor.model import CheckResult, Report, Section, Status, Verdict
+from reports.html import HtmlRenderer
 from tests.checks.deployment_helpers import copy_repo
 from tests.conftest import run_audit_cli
 from tests.plugins import install_test_plugins
@@ -69,3 +71,25 @@ def test_bad_repo_fails_and_no_output_file_holds_the_secret(tmp_path):
     for path in out.iterdir():
         assert SECRET not in path.read_text(errors="replace"), path.name
     assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_html_checklist_template_renders_every_status_and_escapes_repo_text():
+    evil = '<script>alert(1)</script>"><img src=x>'
+    checklist = [{"item": "Dockerfile present", "status": "pass", "detail": evil, "rules": ""},
+                 {"item": "Base image pinned", "status": "fail", "detail": "FROM python:latest", "rules": "DPL003"},
+                 {"item": "Runbook / operations docs", "status": "warn", "detail": "none", "rules": "DPL040"},
+                 {"item": "Graceful shutdown", "status": "not checked", "detail": "not measured", "rules": ""}]
+    check = CheckResult(id="deployment", title="Deployment checklist", section=Section.DEPLOYMENT,
+                        status=Status.FAIL, summary="4 items", metrics={
+                            "checklist": checklist, "items_passed": 1, "items_warned": 1, "items_failed": 1,
+                            "items_not_checked": 1, "shutdown": None})
+    report = Report(tool={"name": "backend-auditor", "version": "0"}, target={"url": None, "repo": "r"},
+                    started_at="2026-01-01T00:00:00+00:00", duration_s=1.0, verdict=Verdict.FAIL, checks=[check],
+                    gate={"fail_on": "high", "exit_code": 1})
+    html = HtmlRenderer().render(report)
+    table = html[html.index('class="deployment-checklist"'):]
+    table = table[:table.index("</table>")]
+    assert "<script" not in html and "<img" not in html and "&lt;script&gt;" in table
+    for word in ("st-pass", "st-fail", "st-warn", "– not checked"):
+        assert word in table, word
+    assert "1 pass · 1 warn · 1 fail · 1 not checked" in html

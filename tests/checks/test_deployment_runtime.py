@@ -9,11 +9,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import httpx
+
 from auditor.model import CheckResult, Finding, Section, Severity, Status
 from auditor.service import ServiceProcess
-from checks.deployment import shutdown
+from checks.deployment import DeploymentCheck, DeploymentConfig, shutdown
 from tests.checks.deployment_helpers import by_rule, copy_repo, items, run_check
-from tests.conftest import sample_service
+from tests.conftest import check_context, sample_service
 
 # A tiny HTTP/1.1 keep-alive server whose GET takes SLOW seconds. mode "die": Python's default SIGTERM
 # action (the process ends at once, requests in flight are dropped); mode "exit3": on SIGTERM it stops
@@ -110,12 +112,13 @@ def test_a_server_that_finishes_in_flight_work_but_exits_3(tmp_path):
 
 
 def test_no_measurement_when_disabled_and_the_service_keeps_running(tmp_path):
-    with sample_service(tmp_path) as service:
+    service = tiny_server(tmp_path, "die", slow=0.0)
+    try:
         outcome = run_check(copy_repo("good", tmp_path), tmp_path, service=service,
                             config={"measure_shutdown": False})
-        assert service.tail()  # still the running process's log
-        import httpx
-        assert httpx.get(service.url + "/livez", timeout=5).status_code == 200
+        assert httpx.get(service.url + "/", timeout=5).status_code == 200   # left running
+    finally:
+        service.stop()
     assert outcome.metrics["shutdown"] is None
     assert "measure_shutdown = false" in items(outcome)["Graceful shutdown"]["detail"]
     assert items(outcome)["Graceful shutdown"]["status"] == "not checked"
@@ -162,3 +165,17 @@ def test_health_item_mirrors_the_health_check_without_repeating_its_findings(tmp
     row = items(run_check(copy_repo("good", tmp_path / "b", git=True), tmp_path,
                           earlier={"health": errored}))["Health and metrics endpoints"]
     assert row["status"] == "not checked" and "error" in row["detail"]
+
+
+def test_no_measurement_once_the_audit_is_stopping(tmp_path):
+    service = tiny_server(tmp_path, "die", slow=0.0)
+    try:
+        ctx = check_context(service.url, DeploymentConfig(), tmp_path, repo=copy_repo("good", tmp_path))
+        ctx.artifacts.service = service
+        ctx.stop.set()  # Ctrl-C or the deadline
+        with ctx.http:
+            outcome = DeploymentCheck().run(ctx)
+        assert "the audit was stopping" in items(outcome)["Graceful shutdown"]["detail"]
+        assert httpx.get(service.url + "/", timeout=5).status_code == 200   # left running
+    finally:
+        service.stop()

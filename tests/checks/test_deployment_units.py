@@ -7,6 +7,7 @@ import pytest
 from checks.deployment.dockerfile import DockerfileError, copy_sources, exec_form, parse, split_image
 from checks.deployment.dockerignore import compile_patterns, excluded
 from checks.deployment.secrets import is_secret_name, mask, mask_line
+from tests.checks.deployment_helpers import by_rule, copy_repo, run_check
 
 
 @pytest.mark.parametrize(("patterns", "path", "expected"), [
@@ -90,8 +91,6 @@ def test_masking_never_shows_a_character_of_the_value():
 
 
 def test_an_invalid_ignore_pattern_is_a_finding_not_a_crash(tmp_path):
-    from tests.checks.deployment_helpers import by_rule, copy_repo, run_check
-
     repo = copy_repo("good", tmp_path)
     (repo / ".dockerignore").write_text(".git\n[z-a]\n")
     found = by_rule(run_check(repo, tmp_path), "DPL010")
