@@ -52,9 +52,9 @@ class NPlusOneCheck:
         try:
             try:
                 source.open()
+                gatherer.gather(plans)
             except SourceUnavailable as exc:
                 raise CheckError(str(exc)) from None
-            gatherer.gather(plans)
         finally:
             watcher.done()
             source.close()   # restores server settings; idempotent

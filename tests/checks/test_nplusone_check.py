@@ -151,3 +151,19 @@ def test_audit_demo_with_the_defect_fails_the_gate_and_clean_passes(tmp_path):
     assert clean.returncode == 0, clean.stderr + clean.stdout
     check = json.loads((tmp_path / "ok" / "report.json").read_text())["checks"][0]
     assert check["status"] == "pass" and check["findings"] == []
+
+
+def test_a_log_rotated_during_the_audit_is_reported(tmp_path, stub):
+    stub.routes["/openapi.json"] = _json(SPEC)
+    log = tmp_path / "sql.log"
+    log.write_text('{"statement": "SELECT 1", "request_id": "boot"}\n')
+
+    def rotate(handler):
+        log.rename(tmp_path / "sql.log.1")
+        log.write_text('{"statement": "SELECT 2", "request_id": "x"}\n')
+        return _json({"ok": True})
+
+    stub.routes["/x"] = rotate
+    outcome = _run(stub.url, tmp_path, settings={"sql_log": str(log)})
+    (incomplete,) = [f for f in outcome.findings if f.rule_id == "NPQ010"]
+    assert "rotated" in incomplete.message and incomplete.severity == Severity.INFO

@@ -204,3 +204,15 @@ def test_an_unreachable_database_is_a_one_line_error(pg_service, tmp_path):
     with pytest.raises(CheckError, match="--db-url: cannot connect"):
         _run(url, "postgresql://postgres@127.0.0.1:1/nothing", tmp_path)
 
+
+
+def test_a_capture_closed_by_the_stop_watcher_answers_empty_instead_of_failing():
+    before = log_settings()
+    source = PostgresLiveSource(PG_URL)
+    source.open()
+    source.begin("r1")
+    source.close()          # what the stop watcher does from its own thread on Ctrl-C
+    capture = source.end("r1")
+    source.begin("r2")      # the check's thread may still be inside its loop
+    assert capture.statements == [] and source.end("r2").statements == []
+    assert source.restored and log_settings() == before

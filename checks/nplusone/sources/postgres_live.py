@@ -191,12 +191,18 @@ class PostgresLiveSource(SqlSource):
 
     # --------------------------------------------------------------------------------------------------
     def begin(self, request_id: str) -> None:
+        if self._conn is None:   # closed by the stop watcher: nothing is captured any more
+            return
         if self.stat_statements:
             self._before = self._snapshot()
         self._mark("begin", request_id)
 
     def end(self, request_id: str) -> Capture:
+        if self._conn is None:
+            return Capture([], exact=False)
         end_marker = self._mark("end", request_id)
+        if not end_marker:
+            return Capture([], exact=False)
         begin_marker = f"backend-auditor-nplusone:begin:{request_id}"
         text = self._read_until(end_marker)
         statements, unparsed = formats.parse(text.splitlines(), PostgresStderr)
@@ -217,12 +223,32 @@ class PostgresLiveSource(SqlSource):
         stats = stat_deltas(self._before, self._snapshot()) if self.stat_statements else []
         return Capture(inside, exact=False, stats=stats)
 
+    def _mark(self, what: str, request_id: str) -> str:
+        """Run a marker statement on our session; "" when the capture was closed meanwhile (stop)."""
+        import psycopg
+
+        marker = f"backend-auditor-nplusone:{what}:{request_id}"
+        safe = "".join(ch for ch in marker if ch.isalnum() or ch in "-_:.")
+        conn = self._conn
+        if conn is None:
+            return ""
+        try:
+            conn.execute(f"SELECT '{safe}'")  # type: ignore[arg-type] — sanitised above
+        except psycopg.Error as exc:
+            if self._conn is None or self.restored:
+                return ""
+            raise SourceUnavailable(f"--db-url: the database connection failed during the capture: "
+                                    f"{_first_line(exc)}") from None
+        return safe
+
     def _snapshot(self) -> dict[int, tuple[int, int, str]]:
         import psycopg
 
-        assert self._conn is not None
+        conn = self._conn
+        if conn is None:
+            return {}
         try:
-            rows = self._conn.execute(
+            rows = conn.execute(
                 "SELECT queryid, calls, rows, query FROM pg_stat_statements WHERE dbid = "
                 "(SELECT oid FROM pg_database WHERE datname = current_database()) AND queryid IS NOT NULL").fetchall()
         except psycopg.Error as exc:
@@ -230,12 +256,6 @@ class PostgresLiveSource(SqlSource):
             self.problems.append(f"pg_stat_statements could not be read: {_first_line(exc)}")
             return {}
         return {int(r[0]): (int(r[1]), int(r[2]), str(r[3])) for r in rows}
-
-    def _mark(self, what: str, request_id: str) -> str:
-        marker = f"backend-auditor-nplusone:{what}:{request_id}"
-        safe = "".join(ch for ch in marker if ch.isalnum() or ch in "-_:.")
-        self._execute(f"SELECT '{safe}'")
-        return safe
 
     def _read_until(self, marker: str) -> str:
         """New log text up to the line holding ``marker`` (the server writes it once the marker ran)."""
