@@ -62,7 +62,8 @@ class DeploymentCheck:
             measured = shutdown.measure(ctx.artifacts.service, ctx.target.url or ctx.http.base_url, path,
                                         config.shutdown_requests)
             why_not = f"not measured: {measured.problem}" if measured.problem else None
-        items["graceful_shutdown"] = _shutdown_item(measured, why_not, static_pid1, parsed, fail_on)
+        hints = repo_facts.shutdown_hints(files) if measured is None or measured.problem else []
+        items["graceful_shutdown"] = _shutdown_item(measured, why_not, static_pid1, parsed, hints, fail_on)
         items["json_logs"] = _logs_item(ctx, config, fail_on)
 
         rows = checklist.ordered(items)
@@ -239,17 +240,19 @@ def _probe_path(ctx: AuditContext) -> str:
 
 
 def _shutdown_item(measured: shutdown.Measurement | None, why_not: str | None, static_pid1: list[Finding],
-                   parsed: list[tuple[ParsedDockerfile, Path]], fail_on: str) -> Item:
+                   parsed: list[tuple[ParsedDockerfile, Path]], hints: list[str], fail_on: str) -> Item:
     if measured is not None and not measured.problem:
         findings, detail, _conclusive = shutdown.judge(measured)
         return judged("graceful_shutdown", static_pid1 + findings, detail, fail_on)
+    seen = f"; shutdown handling seen in {', '.join(hints)}" if hints else ""
     if static_pid1:
-        return judged("graceful_shutdown", static_pid1, f"{why_not}; statically: shell-form CMD/ENTRYPOINT", fail_on)
+        return judged("graceful_shutdown", static_pid1, f"{why_not}; statically: shell-form CMD/ENTRYPOINT{seen}",
+                      fail_on)
     if parsed:
-        # Exec form alone does not prove the service handles SIGTERM: only a measurement does.
+        # Exec form and shutdown settings do not prove the service handles SIGTERM: only a measurement does.
         return not_checked("graceful_shutdown", f"{why_not}; statically: exec-form CMD/ENTRYPOINT (SIGTERM reaches "
-                                                "the service)")
-    return not_checked("graceful_shutdown", why_not or "not measured")
+                                                f"the service){seen}")
+    return not_checked("graceful_shutdown", f"{why_not or 'not measured'}{seen}")
 
 
 def _logs_item(ctx: AuditContext, config: DeploymentConfig, fail_on: str) -> Item:

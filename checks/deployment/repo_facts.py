@@ -60,6 +60,28 @@ def config_from_env(files: RepoFiles) -> ConfigFacts:
     return facts
 
 
+# Code that bounds or handles shutdown: a hint for the checklist's detail when nothing was measured.
+SHUTDOWN_HINTS = re.compile(r"timeout_graceful_shutdown|timeout-graceful-shutdown|graceful_timeout|graceful-timeout|"
+                            r"signal\.SIGTERM|add_signal_handler\(|terminationGracePeriodSeconds|preStop")
+
+
+def shutdown_hints(files: RepoFiles, limit: int = 3) -> list[str]:
+    """Where the service's sources or manifests configure shutdown ("app/main.py:12 (graceful_timeout)")."""
+    hints: list[str] = []
+    candidates = [p for p in files.python_files if not _is_test(files.rel(p))] + files.yaml_files
+    for path in candidates[:MAX_PY_FILES]:
+        try:
+            text = read_text(path, MAX_PY_BYTES)
+        except OSError:
+            continue
+        match = SHUTDOWN_HINTS.search(text)
+        if match:
+            hints.append(f"{files.rel(path)}:{text.count(chr(10), 0, match.start()) + 1} ({match.group(0)})")
+            if len(hints) >= limit:
+                break
+    return hints
+
+
 def judge_config(facts: ConfigFacts) -> tuple[list[Finding], str]:
     if facts.readers:
         shown = ", ".join(facts.readers[:3]) + (f" and {len(facts.readers) - 3} more" if len(facts.readers) > 3 else "")

@@ -73,6 +73,8 @@ def test_a_well_prepared_repo_passes_every_static_item(tmp_path):
     assert outcome.metrics["compose_files"] == ["compose.yaml"]
     assert outcome.metrics["ci_files"] == [".github/workflows/ci.yml"]
     assert "app/settings.py:4" in rows["Configuration from the environment, no committed .env"]["detail"]
+    # Not measured, but what the repo shows about shutdown is said.
+    assert "app/__main__.py:5 (timeout_graceful_shutdown)" in rows["Graceful shutdown"]["detail"]
 
 
 def test_unparsable_dockerfile_and_manifest_are_findings_not_crashes(tmp_path):
