@@ -70,8 +70,10 @@ class OpenApiCheck:
             "operations": len(ops),
             "completeness_percent": judged.percent,
             "endpoints": rows,
-            "spec": {"source": spec.source, "version": spec.version, "valid": not spec.validation_errors,
-                     "errors": spec.validation_errors, "external_refs": spec.external_refs[:20]},
+            "spec": {"source": spec.source, "version": spec.version,
+                     "valid": not spec.validation_errors if spec.validated else None,
+                     "errors": spec.validation_errors, "validation_note": spec.validation_note or None,
+                     "external_refs": spec.external_refs[:20], "nodes": spec.nodes},
             "completeness": {
                 "rules": [r.id for r in COMPLETENESS_RULES if r.scope == "operation"],
                 "document": [{"rule_id": r.rule_id, "passed": r.passed, "message": r.message} for r in judged.document],
@@ -140,6 +142,8 @@ def _summary(count: int, percent: float, spec: SpecInfo, changes: dict[str, Any]
     parts = [f"{count} operation{'s' if count != 1 else ''}", f"completeness {percent:g} %"]
     if spec.validation_errors:
         parts.append("document INVALID")
+    elif not spec.validated:
+        parts.append("validity unknown (validator too slow)")
     if changes is not None:
         parts.append(f"vs baseline: {len(changes['created'])} created, {len(changes['modified'])} modified, "
                      f"{len(changes['removed'])} removed, {changes['breaking_changes']} breaking")

@@ -33,8 +33,12 @@ def credentials(http: HttpClient) -> dict[str, str]:
     HttpClient has no public accessor for them yet (see the report to the lead); read them defensively."""
     supplied = getattr(http, "_supplied_headers", set())
     client = getattr(http, "_client", None)
-    headers = getattr(client, "headers", {}) if client is not None else {}
-    return {name: value for name, value in headers.items() if name.lower() in supplied}
+    headers = getattr(client, "headers", None)
+    # .raw keeps the names as the user wrote them: schemathesis' auth probes remove "Authorization"
+    # case-sensitively, so a lower-cased name would survive the "without credentials" probe.
+    raw = getattr(headers, "raw", [])
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in raw
+            if name.decode("latin-1").lower() in supplied}
 
 
 def plan(ctx: AuditContext, config: OpenApiConfig, document: dict[str, Any], source_url: str | None,
@@ -87,14 +91,16 @@ def judge(result: StResult, job: StJob, ops: list[Operation]) -> list[Finding]:
                                      evidence=mask(evidence, secrets), key=first.code if rule_id == "OAS199" else ""))
     secured = {op.endpoint for op in ops if op.secured}
     for endpoint, statuses in sorted(result.statuses.items()):
-        total = sum(statuses.values())
-        if endpoint in secured and total and set(statuses) <= AUTH_STATUSES:
+        refused = sum(n for status, n in statuses.items() if status in AUTH_STATUSES)
+        succeeded = any(200 <= status < 300 for status in statuses)
+        if endpoint in secured and refused and not succeeded:
             given = bool(job.headers)
             findings.append(make_finding(
                 "OAS090",
-                f"{endpoint}: all {total} conformance requests answered {'/'.join(map(str, sorted(statuses)))}"
+                f"{endpoint}: no conformance request got a 2xx; {refused} of {sum(statuses.values())} answered "
+                f"{'/'.join(str(s) for s in sorted(statuses) if s in AUTH_STATUSES)}"
                 + (": the credentials given with --header were refused" if given else
-                   " (no credentials given): its success responses were not checked"),
+                   " (no credentials given), so its success responses were not checked"),
                 {"endpoint": endpoint}, severity=Severity.LOW if given else Severity.INFO))
     if not result.complete:
         why = result.stopped or "; ".join(result.errors[:2]) or "the run did not finish"

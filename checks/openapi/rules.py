@@ -108,8 +108,8 @@ _RULES = (
          "operation"),
     # --- the conformance run itself -------------------------------------------------------------
     Rule("OAS090", "Conformance only reached authentication errors", Severity.INFO,
-         "Every request to these operations answered 401/403, so their success responses were never checked "
-         "against the document. Pass credentials with --header \"Authorization: Bearer ...\" (they reach "
+         "No request to this secured operation got a 2xx and some answered 401/403, so its success "
+         "responses were never checked against the document. Pass credentials with --header \"Authorization: Bearer ...\" (they reach "
          "only the conformance run). Info without credentials (expected), low when the credentials given "
          "were refused."),
     Rule("OAS091", "Conformance testing incomplete", Severity.LOW,

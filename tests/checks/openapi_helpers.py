@@ -97,7 +97,7 @@ def run_check(url: str | None, tmp_path: Path, *, spec: str | None = None, confi
               read_only: bool = True, settings: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
               seconds: float = 120) -> Outcome:
     work = tmp_path / "check-tmp"
-    work.mkdir(exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     ctx = check_context(url, config or OpenApiConfig(), work, spec=spec, read_only=read_only, settings=settings,
                         headers=headers, seconds=seconds)
     try:
