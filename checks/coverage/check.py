@@ -36,7 +36,7 @@ class CoverageCheck:
         except (gather.GatherError, EnvironmentError_, DataError) as exc:
             raise CheckError(str(exc)) from None
         diff = self._diff(ctx, got, repo)
-        return _outcome(got, config, repo, diff, self._timeout(ctx, config))
+        return _outcome(got, config, repo, diff)
 
     @staticmethod
     def _timeout(ctx: AuditContext, config: CoverageConfig) -> float:
@@ -93,12 +93,11 @@ def _concurrency_note(got: gather.Gathered) -> str | None:
     return None
 
 
-def _outcome(got: gather.Gathered, config: CoverageConfig, repo: Path, diff: DiffCoverage | None,
-             timeout_s: float) -> Outcome:
+def _outcome(got: gather.Gathered, config: CoverageConfig, repo: Path, diff: DiffCoverage | None) -> Outcome:
     data, tests = got.data, got.tests
     concurrency_note = _concurrency_note(got)
     findings = judge(data=data, tests=tests, config=config, repo=repo, diff=diff, no_tests=got.no_tests,
-                     timed_out=got.timed_out, timeout_s=timeout_s, concurrency_note=concurrency_note,
+                     timed_out=got.timed_out, timeout_s=got.timeout_s, concurrency_note=concurrency_note,
                      run_tail=got.run.output if got.run else "", results_unknown=data is not None and tests is None
                      and got.run is None)
     metrics: dict[str, Any] = {
@@ -154,6 +153,8 @@ def _summary(got: gather.Gathered, config: CoverageConfig, diff: DiffCoverage | 
         parts.append(f"{tests.passed} passed, {tests.failed} failed, {tests.skipped} skipped")
     elif got.run is None:
         parts.append("test results unknown (existing data)")
+    elif tests is None:
+        parts.append("test outcomes unknown")
     if diff is not None and diff.percent is not None:
         parts.append(f"diff coverage {diff.percent:.1f} % of {diff.statements} changed lines since {diff.base_ref}")
     elif diff is not None:

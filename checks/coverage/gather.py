@@ -13,7 +13,7 @@ from pathlib import Path
 from checks.coverage import environment
 from checks.coverage.config import CoverageConfig
 from checks.coverage.data import CoverageData, DataError, parse_json_report, parse_xml_report
-from checks.coverage.environment import EnvironmentError_, RunCommand
+from checks.coverage.environment import RunCommand
 from checks.coverage.junit import ResultsError, SuiteOutcome, parse_junit, parse_unittest_output
 from checks.coverage.proc import ProcResult, clean_env, run_bounded
 
@@ -42,6 +42,7 @@ class Gathered:
     notes: list[str] = field(default_factory=list)
     no_tests: bool = False
     timed_out: bool = False
+    timeout_s: float = 0.0
     stale: list[str] = field(default_factory=list)          # existing data files ignored as stale
 
 
@@ -80,7 +81,7 @@ def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, tim
     python, why = environment.find_python(repo, settings.get("python"))
     command = environment.resolve_command(repo, config.command)
     got = Gathered(origin="tests run under coverage by the audit", python=str(python), python_source=why,
-                   command=command.text)
+                   command=command.text, timeout_s=timeout_s)
     progress(f"probing {python}")
     installed = environment.probe(python, tmp, should_stop)
     if installed.get("coverage") is None:
@@ -128,6 +129,9 @@ def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, tim
                           f"{_problem_line(got.run)}")
     if got.tests is not None and got.tests.total == 0:
         got.no_tests = True
+    if got.tests is None:
+        got.notes.append("the test command's output has no summary the audit understands (JUnit XML from "
+                         "pytest, or unittest's \"Ran N tests\"): test outcomes unknown")
     if not data_file.exists():
         if got.no_tests:
             return got
