@@ -129,18 +129,22 @@ def _env_keys(path: Path) -> list[str]:
 
 
 def find_runbook(files: RepoFiles, extra_globs: list[str]) -> str | None:
-    """The first operations doc: a runbook-named file or directory, a configured path, or a README
-    section about operations; in the repo and up to the git root."""
+    """The best operations doc: a configured path, a runbook-named file, an operations one, a deploy
+    one, a file in a runbooks/ or ops/ directory; else a README section about operations; in the repo
+    and up to the git root."""
+    ranked: list[tuple[int, int, str]] = []
     for path in files.docs:
         rel = files.rel(path)
-        if RUNBOOK_NAMES.match(path.name) or any(part.lower() in RUNBOOK_DIRS for part in Path(rel).parts[:-1]):
-            return rel
-        if extra_globs and matches_any(rel, extra_globs):
-            return rel
-    for directory in up_to_git_root(files.root, files.git_root):
+        rank = _doc_rank(path.name, rel, extra_globs)
+        if rank is not None:
+            ranked.append((rank, len(rel), rel))
+    for directory in up_to_git_root(files.root, files.git_root)[1:]:  # the repo itself was walked
         for name in ("RUNBOOK.md", "OPERATIONS.md", "docs/runbook.md", "docs/operations.md"):
             if (directory / name).is_file():
-                return files.rel(directory / name)
+                ranked.append((_doc_rank(Path(name).name, name, []) or 0, 0, files.rel(directory / name)))
+    if ranked:
+        return min(ranked)[2]
+    for directory in up_to_git_root(files.root, files.git_root):
         for readme in ("README.md", "README.rst", "README"):
             path = directory / readme
             if path.is_file():
@@ -151,6 +155,21 @@ def find_runbook(files: RepoFiles, extra_globs: list[str]) -> str | None:
                 heading = _ops_heading(text)
                 if heading:
                     return f"{files.rel(path)} (section “{heading}”)"
+    return None
+
+
+def _doc_rank(name: str, rel: str, extra_globs: list[str]) -> int | None:
+    """0 best: configured; 1 runbook-like; 2 operations-like; 3 deploy docs; 4 in an ops directory."""
+    if extra_globs and matches_any(rel, extra_globs):
+        return 0
+    match = RUNBOOK_NAMES.match(name)
+    if match:
+        stem = name.lower()
+        if stem.startswith(("runbook", "playbook", "oncall", "on-call")):
+            return 1
+        return 3 if stem.startswith("deploy") else 2
+    if any(part.lower() in RUNBOOK_DIRS for part in Path(rel).parts[:-1]):
+        return 4
     return None
 
 

@@ -172,3 +172,23 @@ def test_no_dockerfile_is_high_unless_not_required(tmp_path):
     relaxed = run_check(repo, tmp_path, config={"require_dockerfile": False})
     assert not by_rule(relaxed, "DPL001")
     assert items(relaxed)["Dockerfile present"]["status"] == "not checked"
+
+
+def test_runbook_is_the_best_operations_doc_and_a_readme_section_counts(tmp_path):
+    repo = copy_repo("bad", tmp_path)
+    (repo / "README.md").write_text("# Shop\n\nIntro.\n\n## Deploying to production\n\nSteps.\n")
+    assert items(run_check(repo, tmp_path))["Runbook / operations docs"]["detail"] == \
+        "README.md (section “Deploying to production”)"
+    (repo / "docs" / "ops").mkdir(parents=True)
+    (repo / "docs" / "ops" / "notes.md").write_text("x")
+    (repo / "docs" / "deployment.md").write_text("x")
+    assert run_check(repo, tmp_path).metrics["runbook"] == "docs/deployment.md"
+    (repo / "docs" / "RUNBOOK.md").write_text("x")
+    assert run_check(repo, tmp_path).metrics["runbook"] == "docs/RUNBOOK.md"
+    (repo / "wiki").mkdir()
+    (repo / "wiki" / "oncall-guide.md").write_text("x")
+    assert run_check(repo, tmp_path, config={"runbook_paths": ["wiki/*.md"]}).metrics["runbook"] == \
+        "wiki/oncall-guide.md"
+    plain = copy_repo("bad", tmp_path / "plain")
+    (plain / "README.md").write_text("# Shop\n\nNothing about running it.\n")
+    assert by_rule(run_check(plain, tmp_path), "DPL040")[0].severity == Severity.HIGH
