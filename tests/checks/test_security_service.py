@@ -186,3 +186,34 @@ def test_audit_demo_security_on_the_clean_sample_service_passes(tmp_path):
     assert security["id"] == "security" and security["status"] in ("pass", "warn")
     assert not [f for f in security["findings"] if f["severity"] in ("high", "critical")]
     assert security["metrics"]["bandit_files"] > 0 and security["metrics"]["secured_operations"] > 0
+
+
+def _exchange(probe: str, status: int, headers: dict[str, str], body: str = "", path: str = "/x",
+              endpoint: str | None = "GET /x", note: str = "", method: str = "GET"):
+    from checks.security.probes import Exchange
+
+    return Exchange(probe=probe, method=method, path=path, endpoint=endpoint, status=status,
+                    headers={k.lower(): v for k, v in headers.items()}, body=body, url="", note=note,
+                    evidence=f"{method} {path} → {status}")
+
+
+def test_judge_https_without_hsts_sql_errors_and_plain_origin_reflection():
+    """Pure judging over saved exchanges: what a loopback test server cannot easily show (https)."""
+    from checks.security.probes import Gathered
+    from checks.security.service_judge import judge
+
+    origin = "https://evil.invalid"
+    got = Gathered(base_url="https://api.example.test", exchanges=[
+        _exchange("baseline", 200, {"X-Content-Type-Options": "nosniff", "RateLimit-Limit": "10"}),
+        _exchange("cors_foreign", 200, {"Access-Control-Allow-Origin": origin, "X-Content-Type-Options": "nosniff"},
+                  note=origin),
+        _exchange("malformed", 500, {}, body='{"error": "psycopg2.errors.InvalidTextRepresentation: invalid input"}',
+                  path="/x?id=not-a-number", note="id=not-a-number"),
+    ])
+    verdict = judge(got, {})
+    assert {(f.rule_id, str(f.severity)) for f in verdict.findings} == {
+        ("SEC043", "medium"), ("SEC031", "medium"), ("SEC024", "low")}
+    with_hsts = Gathered(base_url="https://api.example.test", exchanges=[
+        _exchange("baseline", 200, {"Strict-Transport-Security": "max-age=31536000", "X-Content-Type-Options": "nosniff",
+                                    "X-RateLimit-Limit": "5"})])
+    assert judge(with_hsts, {}).findings == []
