@@ -218,3 +218,84 @@ def format_duration(seconds: Any) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(seconds, 60)
     return f"{int(minutes)} min {rest:.0f} s"
+
+
+# --- report section 1: the API endpoint inventory ---------------------------------------------------
+# Section 1 has no check of its own: it is rendered from the endpoint inventory in the metrics of the
+# check named here (metrics "endpoints" and, with --baseline, "changes"; docs/checks/openapi.md), and
+# its status from that check's breaking-change findings (rule ids below).
+INVENTORY_CHECK = "openapi"
+BREAKING_RULE_PREFIX = "OAS5"
+INVENTORY_ROW_LIMIT = 2000
+
+
+@dataclass
+class EndpointInventory:
+    check: CheckResult
+    operations: int
+    endpoints: list[dict[str, str]]      # method, path, operation_id, secured — display strings
+    baseline: str | None                 # None: no --baseline, so nothing is created/modified/removed
+    created: list[dict[str, str]]
+    modified: list[dict[str, str]]       # also "changes" (what changed) and "breaking" (count)
+    removed: list[dict[str, str]]
+    breaking: int
+    status: Status
+    truncated: int = 0                   # rows left out of ``endpoints`` (over INVENTORY_ROW_LIMIT)
+
+    @property
+    def headline(self) -> str:
+        count = f"{self.operations} operation{'s' if self.operations != 1 else ''}"
+        if self.baseline is None:
+            return f"{count} documented (no baseline)"
+        text = f"{count}: {len(self.created)} created, {len(self.modified)} modified, {len(self.removed)} removed"
+        return text + (f", {self.breaking} breaking change{'s' if self.breaking != 1 else ''}" if self.breaking else "")
+
+
+def _endpoint_rows(value: Any, extra: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """Rows of untrusted metrics made into display strings; anything malformed is skipped."""
+    rows: list[dict[str, str]] = []
+    if not isinstance(value, list):
+        return rows
+    for item in value[:INVENTORY_ROW_LIMIT]:
+        if not isinstance(item, dict) or not isinstance(item.get("method"), str) or not isinstance(
+                item.get("path"), str):
+            continue
+        row = {"method": one_line(item["method"].upper(), 12), "path": one_line(item["path"], SHORT_LIMIT),
+               "operation_id": one_line(item.get("operation_id") or "", 120)}
+        if "secured" in item:
+            row["secured"] = format_number(bool(item["secured"]))
+        for key in extra:
+            raw = item.get(key)
+            row[key] = one_line(", ".join(map(str, raw)) if isinstance(raw, list) else format_number(raw), 200)
+        rows.append(row)
+    return rows
+
+
+def endpoint_inventory(report: Report) -> EndpointInventory | None:
+    """Section 1's content, or None when the inventory check did not run (or left no inventory)."""
+    check = next((c for c in report.checks if c.id == INVENTORY_CHECK
+                  and c.status not in (Status.SKIPPED, Status.ERROR)), None)
+    if check is None or not isinstance(check.metrics.get("endpoints"), list):
+        return None
+    metrics = check.metrics
+    endpoints = _endpoint_rows(metrics["endpoints"])
+    operations = metrics.get("operations")
+    count = operations if isinstance(operations, int) and not isinstance(operations, bool) else len(endpoints)
+    changes = metrics.get("changes") if isinstance(metrics.get("changes"), dict) else None
+    threshold = fail_on(report)
+    breaking_findings = [f for f in check.findings if f.rule_id.startswith(BREAKING_RULE_PREFIX) and not f.suppressed]
+    if any(threshold != "never" and f.severity.rank >= Severity(threshold).rank for f in breaking_findings):
+        status = Status.FAIL
+    elif breaking_findings:
+        status = Status.WARN
+    else:
+        status = Status.PASS
+    breaking = changes.get("breaking_changes") if changes else 0
+    return EndpointInventory(
+        check=check, operations=count, endpoints=endpoints,
+        baseline=one_line(changes.get("baseline") or "baseline", SHORT_LIMIT) if changes is not None else None,
+        created=_endpoint_rows(changes.get("created")) if changes else [],
+        modified=_endpoint_rows(changes.get("modified"), ("changes", "breaking")) if changes else [],
+        removed=_endpoint_rows(changes.get("removed")) if changes else [],
+        breaking=breaking if isinstance(breaking, int) and not isinstance(breaking, bool) else len(breaking_findings),
+        status=status, truncated=max(0, len(metrics["endpoints"]) - INVENTORY_ROW_LIMIT))

@@ -11,11 +11,13 @@ import re
 from typing import ClassVar
 
 from auditor.model import Report
-from reports.common import (STATUS_EMOJI, STATUS_WORDS, VERDICT_EMOJI, VERDICT_WORDS, count_phrase, fail_on,
-                            format_duration, format_location, one_line, section_heading, severity_counts)
+from reports.common import (STATUS_EMOJI, STATUS_WORDS, VERDICT_EMOJI, VERDICT_WORDS, count_phrase,
+                            endpoint_inventory, fail_on, format_duration, format_location, one_line,
+                            section_heading, severity_counts)
 
 MAX_BYTES = 60_000
 TOP_FINDINGS = 15
+ENDPOINTS_LISTED = 20  # created/modified/removed operations listed per kind
 SEVERITY_EMOJI = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
 
 # Markdown punctuation that can open or close inline markup, code spans, links or table cells; escaped
@@ -41,7 +43,7 @@ class MarkdownRenderer:
         head = self._head(report)
         tail = ["", "Full report with evidence and remediation: **report.html** (next to this file in the "
                 "audit output directory or CI artifact). Data: report.json.", ""]
-        body = self._checks(report) + self._findings(report)
+        body = self._checks(report) + self._endpoints(report) + self._findings(report)
         return _fit(head, body, tail)
 
     @staticmethod
@@ -76,6 +78,28 @@ class MarkdownRenderer:
                          f"{md_escape(check.summary, 200)} | {count} |")
         if not report.checks:
             lines.append("| — | — | — | no check ran | 0 |")
+        return lines
+
+    @staticmethod
+    def _endpoints(report: Report) -> list[str]:
+        """Report section 1 in brief: the counts, then the created/modified/removed operations."""
+        inventory = endpoint_inventory(report)
+        if inventory is None:
+            return []
+        lines = ["", "### API endpoints", "", md_escape(inventory.headline, 200)]
+        if inventory.baseline is None:
+            return lines + ["", "No baseline: pass --baseline (a previous report.json or an older spec) to list "
+                            "created, modified and removed operations."]
+        for label, rows in (("Created", inventory.created), ("Modified", inventory.modified),
+                            ("Removed", inventory.removed)):
+            if not rows:
+                continue
+            lines += ["", f"**{label}** ({len(rows)})", ""]
+            for row in rows[:ENDPOINTS_LISTED]:
+                extra = f" — {md_escape(row['changes'], 80)}" if row.get("changes") else ""
+                lines.append(f"- {md_escape(row['method'], 12)} {md_escape(row['path'], 150)}{extra}")
+            if len(rows) > ENDPOINTS_LISTED:
+                lines.append(f"- … {len(rows) - ENDPOINTS_LISTED} more in report.html")
         return lines
 
     @staticmethod
