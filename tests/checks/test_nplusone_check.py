@@ -15,7 +15,7 @@ from auditor.service import ServiceProcess
 from checks.nplusone.check import NPlusOneCheck
 from checks.nplusone.config import NPlusOneConfig
 from tests.checks.nplusone_helpers import REPO_ROOT, SERVE_COMMAND
-from tests.conftest import check_context, run_audit_cli, sample_service
+from tests.conftest import check_context, run_audit_cli
 
 
 SPEC = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
@@ -36,35 +36,6 @@ def _run(url: str, tmp_path: Path, **kwargs):
 
 def _row(outcome, path: str) -> dict:
     return next(r for r in outcome.metrics["endpoints"] if r["path"] == path)
-
-
-def test_sample_service_n_plus_one_is_flagged_at_the_book_listing_with_growth(tmp_path):
-    with sample_service(tmp_path, defects=["n_plus_one"]) as service:
-        outcome = _run(service.url, tmp_path, service_log=service.log_path)
-    n_plus_one = [f for f in outcome.findings if f.rule_id == "NPQ001"]
-    assert [f.location for f in n_plus_one] == [{"endpoint": "GET /books"}]
-    finding = n_plus_one[0]
-    assert finding.severity == Severity.HIGH and "confirmed N+1" in finding.message
-    assert "FROM authors" in finding.evidence and "scaling: grows with the page" in finding.evidence
-    assert "FROM authors WHERE id IN (...)" in finding.remediation or "selectinload" in finding.remediation
-    books = _row(outcome, "/books")
-    # The sample service documents 2 + limit statements with the defect; the check asked for 5 and 20.
-    assert (books["queries"], books["queries_small_page"]) == (22, 7)
-    assert books["attribution"] == "request id"
-    assert outcome.metrics["requests_profiled"] >= 10
-    assert outcome.metrics["queries_captured"] == sum(
-        r["queries"] + r.get("queries_small_page", 0) for r in outcome.metrics["endpoints"])
-    assert outcome.metrics["log_format"] == "json"
-
-
-def test_clean_sample_service_has_no_n_plus_one(tmp_path):
-    with sample_service(tmp_path) as service:
-        outcome = _run(service.url, tmp_path, service_log=service.log_path)
-    assert not [f for f in outcome.findings if f.rule_id in ("NPQ001", "NPQ004")]
-    assert not [f for f in outcome.findings if f.severity.rank >= Severity.LOW.rank]
-    books = _row(outcome, "/books")
-    assert (books["queries"], books["queries_small_page"]) == (3, 3)   # selectinload: 3 at any page size
-    assert outcome.summary.startswith("no N+1 in")
 
 
 def test_purpose_built_service_only_the_lazy_list_is_an_n_plus_one(tmp_path):
@@ -137,21 +108,48 @@ def test_config_rejects_inconsistent_thresholds():
         NPlusOneConfig(unknown_key=1)
 
 
-def test_audit_demo_with_the_defect_fails_the_gate_and_clean_passes(tmp_path):
-    result = run_audit_cli("demo", "--checks", "nplusone", "--defects", "n_plus_one", "--output-dir",
-                           str(tmp_path / "bad"), "--format", "json")
-    assert result.returncode == 1, result.stderr + result.stdout
-    report = json.loads((tmp_path / "bad" / "report.json").read_text())
-    (check,) = report["checks"]
-    assert check["status"] == "fail"
-    assert [(f["rule_id"], f["location"]) for f in check["findings"] if f["severity"] == "high"] == [
-        ("NPQ001", {"endpoint": "GET /books"})]
-    assert check["metrics"]["requests_profiled"] > 0 and check["metrics"]["queries_captured"] > 0
-    clean = run_audit_cli("demo", "--checks", "nplusone", "--output-dir", str(tmp_path / "ok"), "--format", "json")
-    assert clean.returncode == 0, clean.stderr + clean.stdout
-    check = json.loads((tmp_path / "ok" / "report.json").read_text())["checks"][0]
-    assert check["status"] == "pass" and check["findings"] == []
+def _demo(tmp_path: Path, *defects: str) -> tuple[int, dict, str]:
+    """The real `audit demo` (sample service on SQLite, its JSON SQL log via --serve): exit code, the
+    nplusone check's result from report.json, and the console output."""
+    args = ["demo", "--checks", "nplusone", "--output-dir", str(tmp_path), "--format", "json"]
+    if defects:
+        args += ["--defects", ",".join(defects)]
+    result = run_audit_cli(*args)
+    (check,) = json.loads((tmp_path / "report.json").read_text())["checks"]
+    return result.returncode, check, result.stderr + result.stdout
 
+
+def _endpoint(check: dict, path: str) -> dict:
+    return next(r for r in check["metrics"]["endpoints"] if r["path"] == path)
+
+
+def test_audit_demo_with_n_plus_one_flags_the_book_listing_with_growth_and_fails_the_gate(tmp_path):
+    code, check, output = _demo(tmp_path, "n_plus_one")
+    assert code == 1, output
+    assert check["status"] == "fail"
+    (finding,) = [f for f in check["findings"] if f["rule_id"] in ("NPQ001", "NPQ004")]
+    assert (finding["rule_id"], finding["location"], finding["severity"]) == (
+        "NPQ001", {"endpoint": "GET /books"}, "high")
+    assert "confirmed N+1" in finding["message"] and "5 items → 5 runs, 20 items → 20 runs" in finding["message"]
+    assert "FROM authors" in finding["evidence"] and "scaling: grows with the page" in finding["evidence"]
+    assert "selectinload" in finding["remediation"]   # the repo (sample_service) uses SQLAlchemy
+    books = _endpoint(check, "/books")
+    # The sample service documents 2 + limit statements with the defect; the check asked for 5 and 20.
+    assert (books["queries"], books["queries_small_page"]) == (22, 7)
+    assert books["attribution"] == "request id"
+    metrics = check["metrics"]
+    assert metrics["requests_profiled"] >= 10 and metrics["log_format"] == "json"
+    assert metrics["queries_captured"] == sum(r["queries"] + r.get("queries_small_page", 0)
+                                              for r in metrics["endpoints"])
+
+
+def test_audit_demo_clean_has_no_n_plus_one(tmp_path):
+    code, check, output = _demo(tmp_path)
+    assert code == 0, output
+    assert check["status"] == "pass" and check["findings"] == []
+    books = _endpoint(check, "/books")
+    assert (books["queries"], books["queries_small_page"]) == (3, 3)   # selectinload: 3 at any page size
+    assert check["summary"].startswith("no N+1 in")
 
 def test_a_log_rotated_during_the_audit_is_reported(tmp_path, stub):
     stub.routes["/openapi.json"] = _json(SPEC)
