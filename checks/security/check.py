@@ -206,4 +206,8 @@ def _service_part(ctx: AuditContext, config: SecurityConfig) -> tuple[list[Findi
         linked = ", ".join(f"{row['endpoint']} as {row['rule_id']}" for row in verdict.linked[:3])
         parts.append(f"{open_count} open to anonymous callers"
                      + (f" ({len(verdict.linked)} already reported by openapi: {linked})" if verdict.linked else ""))
+    burst = got.by("burst")
+    if got.burst_sent and burst:
+        parts.append(f"rate-limit burst: 429 after {got.burst_sent} requests" if burst[-1].status == 429
+                     else f"rate-limit burst: no 429 in {got.burst_sent} requests")
     return verdict.findings, metrics, ", ".join(parts), got.complete

@@ -160,6 +160,7 @@ def test_clean_sample_service_has_no_high_finding(tmp_path):
         burst = run_service(service.url, tmp_path, SecurityConfig(bandit=False, secrets=False, rate_limit_burst=80))
         assert not {r for r, _ in rules_at(burst)} & {"SEC050", "SEC051"}
         assert burst.metrics["rate_limit_burst"] < 80  # stopped at the first 429
+        assert f"429 after {burst.metrics['rate_limit_burst']} requests" in burst.summary
 
 
 def test_sample_service_defects_are_found(tmp_path):
