@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -110,6 +111,8 @@ def _repo_root_uri(repo: Any) -> str | None:
 
 def catalogue_rule(check_id: str, rule_id: str) -> Any | None:
     """The catalogue entry (title, severity, remediation) of a built-in check's rule, or None."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", check_id):
+        return None  # ids come from a saved (untrusted) report: only plain names reach import_module
     try:
         module = importlib.import_module(f"checks.{check_id}.rules")
     except Exception:  # noqa: BLE001 — a check without a catalogue (plugin, placeholder) falls back

@@ -147,3 +147,11 @@ def test_empty_report_is_valid(validator):
     sarif = render(_report_with([]))
     assert_valid(validator, sarif)
     assert sarif["runs"][0]["results"] == [] and sarif["runs"][0]["tool"]["driver"]["rules"] == []
+
+
+def test_catalogue_lookup_only_for_plain_check_ids():
+    from reports.sarif import catalogue_rule
+
+    assert catalogue_rule("health", "HLT001").title == "No liveness endpoint"
+    assert catalogue_rule("health.rules", "HLT001") is None and catalogue_rule("../x", "HLT001") is None
+    assert catalogue_rule("nosuchcheck", "X001") is None
