@@ -58,7 +58,7 @@ class NPlusOneCheck:
         finally:
             watcher.done()
             source.close()   # restores server settings; idempotent
-        if source.name == "log" and not getattr(source, "detected", True):
+        if not source.detected:
             raise CheckSkipped(f"no SQL statements in {source.description.split(' (')[0]}: turn on the service's "
                                "SQL log (SQLAlchemy echo, Django's django.db.backends at DEBUG, JSON lines with a "
                                "statement field) or give --db-url for PostgreSQL capture")
@@ -155,7 +155,7 @@ def _judge(got: _Gatherer, config: NPlusOneConfig, source: SqlSource, ctx: Audit
         problems.append(f"{len(got.failed)} request(s) got no response: " + "; ".join(got.failed[:3]))
     if problems:
         findings.append(make_finding("NPQ010", "The SQL capture was incomplete: " + "; ".join(problems) + ".",
-                                     {"url": ctx.http.base_url or ""}, key="capture"))
+                                     {"url": ctx.http.base_url or ""}, key="capture", stable_location={}))
     rows = [judge.endpoint_row(p) for p in got.profiles]
     exact = sum(1 for r in requests if r.exact)
     metrics: dict[str, Any] = {

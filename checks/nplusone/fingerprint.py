@@ -39,7 +39,7 @@ _TOKEN_BACKSLASH = r"""
 # character in '...', and only E'...' strings have backslash escapes.
 _STRING_BACKSLASH = r"  | '(?:[^'\\]|\\.|'')*'"
 assert _STRING_BACKSLASH in _TOKEN_BACKSLASH
-_TOKEN_STANDARD = _TOKEN_BACKSLASH.replace(r"  | '(?:[^'\\]|\\.|'')*'",
+_TOKEN_STANDARD = _TOKEN_BACKSLASH.replace(_STRING_BACKSLASH,
                                            r"  | (?:(?<=\W[eE])|(?<=^[eE]))'(?:[^'\\]|\\.|'')*' | '(?:[^']|'')*'")
 _FLAGS = re.VERBOSE | re.DOTALL
 _SCAN = {True: re.compile(_TOKEN_BACKSLASH, _FLAGS), False: re.compile(_TOKEN_STANDARD, _FLAGS)}

@@ -61,11 +61,13 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 
 
 def make_finding(rule_id: str, message: str, location: dict[str, Any], *, evidence: str = "",
-                 severity: Severity | None = None, key: str = "", remediation: str | None = None) -> Finding:
+                 severity: Severity | None = None, key: str = "", remediation: str | None = None,
+                 stable_location: dict[str, Any] | None = None) -> Finding:
     """A Finding with the catalogue's title, severity and remediation; ``key`` tells findings of one rule
-    at one endpoint apart (the statement's shape), so the fingerprint stays stable across runs."""
+    at one endpoint apart (the statement's shape), so the fingerprint stays stable across runs;
+    ``stable_location`` replaces a location that changes between runs (a base URL's port) in it."""
     rule = RULES[rule_id]
     return Finding(rule_id=rule.id, severity=severity or rule.severity, title=rule.title, message=message,
                    location=location, evidence=evidence,
                    remediation=f"{remediation or rule.remediation} (See {DOCS}#{rule.id.lower()}.)",
-                   fingerprint=fingerprint(rule.id, location, key))
+                   fingerprint=fingerprint(rule.id, location if stable_location is None else stable_location, key))

@@ -37,6 +37,11 @@ class SqlSource(ABC):
     def description(self) -> str:
         """One sentence for the report: what is read and how."""
 
+    @property
+    def detected(self) -> bool:
+        """Whether SQL was recognised at all (a log whose format was never detected holds no SQL we can read)."""
+        return True
+
     def open(self) -> None:
         """Start capturing (may change server settings; close() restores them)."""
 
