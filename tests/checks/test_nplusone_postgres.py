@@ -216,3 +216,31 @@ def test_a_capture_closed_by_the_stop_watcher_answers_empty_instead_of_failing()
     source.begin("r2")      # the check's thread may still be inside its loop
     assert capture.statements == [] and source.end("r2").statements == []
     assert source.restored and log_settings() == before
+
+
+def test_an_unreadable_db_log_is_a_one_line_error_before_anything_changes(pg_service, tmp_path):
+    url, db_url = pg_service
+    before = log_settings()
+    ctx = check_context(url, NPlusOneConfig(), tmp_path, settings={"db_url": db_url,
+                                                                  "db_log": tmp_path / "no-such.log"})
+    try:
+        with pytest.raises(CheckError, match=r"--db-log .*no-such\.log: not readable"):
+            NPlusOneCheck().run(ctx)
+    finally:
+        ctx.http.close()
+    assert log_settings() == before
+
+
+def test_an_explicit_db_log_is_used(pg_service, tmp_path):
+    url, db_url = pg_service
+    source = PostgresLiveSource(db_url)
+    with source:
+        found = source.log_path
+    assert found is not None
+    ctx = check_context(url, NPlusOneConfig(), tmp_path, settings={"db_url": db_url, "db_log": str(found)})
+    try:
+        outcome = NPlusOneCheck().run(ctx)
+    finally:
+        ctx.http.close()
+    assert str(found) in outcome.metrics["method"]
+    assert [f.location for f in outcome.findings if f.rule_id == "NPQ001"] == [{"endpoint": "GET /books"}]
