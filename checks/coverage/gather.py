@@ -182,7 +182,14 @@ def _outcome(command: RunCommand, run: ProcResult, junit: Path) -> SuiteOutcome 
 
 
 def _problem_line(run: ProcResult) -> str:
-    """The most telling line of a failed run: an error line if there is one, else the last line."""
+    """The most telling line of a failed run: an error line if there is one, else the last line (with
+    credentials masked)."""
+    from checks.coverage.judge import mask
+
+    return mask(_telling_line(run))
+
+
+def _telling_line(run: ProcResult) -> str:
     lines = [line.strip() for line in run.output.splitlines() if line.strip()]
     for line in reversed(lines):
         if line.startswith(("ERROR", "E ", "ModuleNotFoundError", "ImportError", "SyntaxError", "error:",

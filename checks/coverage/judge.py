@@ -3,6 +3,7 @@ findings and the metrics of the report's section 3."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,25 @@ def failing_test_file(name: str, repo: Path) -> str | None:
     """A JUnit test id's file, when it can be told: "tests.test_x.TestY::test_z" -> tests/test_x.py."""
     dotted = name.split("::", 1)[0]
     parts = dotted.split(".")
-    for end in range(len(parts), 0, -1):
-        candidate = "/".join(parts[:end]) + ".py"
-        if (repo / candidate).is_file():
-            return candidate
+    # Leading parts may name the package the repo dir itself is (sample_service.tests.test_api).
+    for start in range(len(parts)):
+        for end in range(len(parts), start, -1):
+            candidate = "/".join(parts[start:end]) + ".py"
+            if (repo / candidate).is_file():
+                return candidate
     return None
+
+
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<secret>[^@/\s]+)@", re.I)
+_SECRET_ASSIGNMENT = re.compile(r"(?P<key>\b(?:password|passwd|secret|token|api_key|apikey)\b\s*[=:]\s*)(?P<value>['\"]?[^\s'\",]+)",
+                                re.I)
+
+
+def mask(text: str) -> str:
+    """Test output can carry credentials (a database URL in an assertion message): mask the common forms
+    before they reach the report."""
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
+    return _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group('key')}***", text)
 
 
 def judge(*, data: CoverageData | None, tests: SuiteOutcome | None, config: CoverageConfig, repo: Path,
@@ -88,7 +103,7 @@ def judge(*, data: CoverageData | None, tests: SuiteOutcome | None, config: Cove
             if file:
                 location = {"file": file, "test": name}
             findings.append(make_finding("COV002", f"Test {name} failed.", location,
-                                         evidence=tests.failure_messages.get(name, "")))
+                                         evidence=mask(tests.failure_messages.get(name, ""))))
         unnamed = tests.failed - min(len(tests.failed_names), MAX_TEST_FINDINGS)
         if unnamed > 0:
             findings.append(make_finding("COV002", f"{unnamed} more failing test(s) "
@@ -118,4 +133,4 @@ def file_table(data: CoverageData) -> list[dict[str, Any]]:
 
 def _tail(text: str, lines: int = 12) -> str:
     kept = [line for line in text.splitlines() if line.strip()][-lines:]
-    return "\n".join(line[:200] for line in kept)
+    return mask("\n".join(line[:200] for line in kept))

@@ -13,6 +13,7 @@ from auditor.model import Finding, Outcome, Section
 
 from checks.coverage.environment import EnvironmentError_, find_python
 from checks.coverage.gitdiff import GitError, git, merge_base
+from checks.coverage.judge import mask
 from checks.migrations import alembic_repo, django_repo, scratch
 from checks.migrations.config import MigrationsConfig
 from checks.migrations.graph import Graph, build
@@ -96,6 +97,7 @@ class MigrationsCheck:
         drift, output = scratch.run_django_check(python, manage, repo, ctx.tmp_dir, timeout_s=timeout,
                                                  extra_env=config.env, should_stop=ctx.should_stop)
         if drift is None:
+            output = mask(output)
             rows.append({"framework": "django", "location": history.location, "result": output})
             return [make_finding("MIG008", f"Model drift could not be checked: {output}", location,
                                  title="makemigrations --check could not run")]
@@ -113,7 +115,7 @@ def _judge_alembic_scratch(result: scratch.ScratchResult, history: History, loca
     row: dict[str, Any] = {"framework": "alembic", "location": history.location}
     if result.error or result.failed("upgrade"):
         failed = result.failed("upgrade")
-        why = result.error or (failed or {}).get("error", "")
+        why = mask(result.error or (failed or {}).get("error", ""))
         row["result"] = f"upgrade failed: {why}"[:300]
         rows.append(row)
         return [make_finding("MIG008", f"`alembic upgrade heads` on a scratch SQLite database failed: {why}"[:500],
@@ -127,13 +129,13 @@ def _judge_alembic_scratch(result: scratch.ScratchResult, history: History, loca
     elif result.drift == []:
         parts.append("models match")
     elif result.drift_error:
-        parts.append(f"models not compared: {result.drift_error}"[:200])
+        parts.append(f"models not compared: {mask(result.drift_error)}"[:200])
     for step in ("downgrade", "upgrade again"):
         failed = result.failed(step)
         if failed:
             parts.append(f"{step} failed")
             findings.append(make_finding("MIG007", f"`alembic {'downgrade base' if step == 'downgrade' else 'upgrade heads'}`"
-                                         f" after upgrading failed on the scratch database: {failed['error']}"[:500],
+                                         f" after upgrading failed on the scratch database: {mask(failed['error'])}"[:500],
                                          location, evidence=_tail(failed.get("trace", "")), key=step))
             break
         if result.ok(step):
@@ -224,4 +226,4 @@ def _summary(histories: list[History], heads: list[str], findings: list[Finding]
 
 def _tail(text: str, lines: int = 12) -> str:
     kept = [line for line in text.splitlines() if line.strip()][-lines:]
-    return "\n".join(line[:200] for line in kept)
+    return mask("\n".join(line[:200] for line in kept))

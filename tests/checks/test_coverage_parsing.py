@@ -103,3 +103,21 @@ def test_repo_coverage_config_sources(tmp_path):
     (tmp_path / ".coveragerc").write_text("[run]\nconcurrency = thread, gevent\n")
     config = repo_coverage_config(tmp_path)
     assert not config.source and config.concurrency == ["thread", "gevent"] and config.file == ".coveragerc"
+
+
+def test_credentials_in_test_output_are_masked():
+    from checks.coverage.judge import mask
+
+    text = mask("OperationalError: postgresql://app:s3cr3t@127.0.0.1/db; password=hunter2 api_key: 'abc123'")
+    assert "s3cr3t" not in text and "hunter2" not in text and "abc123" not in text
+    assert "postgresql://app:***@127.0.0.1/db" in text
+
+
+def test_failing_test_file_inside_a_package_repo(tmp_path):
+    from checks.coverage.judge import failing_test_file
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_api.py").write_text("")
+    assert failing_test_file("sample_service.tests.test_api::test_x", tmp_path) == "tests/test_api.py"
+    assert failing_test_file("tests.test_api.TestA::test_y", tmp_path) == "tests/test_api.py"
+    assert failing_test_file("nowhere::test_z", tmp_path) is None
