@@ -111,3 +111,13 @@ def test_sqlalchemy_parameters_without_statement_are_counted():
     assert parser.feed("INFO:sqlalchemy.engine.base.Engine:SELECT a FROM t WHERE id = ?") == []
     (statement,) = parser.feed("INFO:sqlalchemy.engine.base.Engine:(7,)")
     assert statement.sql == "SELECT a FROM t WHERE id = ?" and statement.parameters == "(7,)"
+
+
+def test_sqlalchemy_debug_echo_result_rows_are_not_statements():
+    lines = ["2026-01-01 00:00:00,000 INFO sqlalchemy.engine.Engine SELECT a.id FROM a WHERE a.id = ?",
+             "2026-01-01 00:00:00,000 INFO sqlalchemy.engine.Engine [generated in 0.0001s] (3,)",
+             "2026-01-01 00:00:00,001 DEBUG sqlalchemy.engine.Engine Col ('id',)",
+             "2026-01-01 00:00:00,001 DEBUG sqlalchemy.engine.Engine Row (3,)",
+             "2026-01-01 00:00:00,002 INFO sqlalchemy.engine.Engine COMMIT"]
+    statements, unparsed = formats.parse(lines, SqlAlchemyEcho)
+    assert [s.sql for s in statements] == ["SELECT a.id FROM a WHERE a.id = ?", "COMMIT"] and unparsed == 0

@@ -11,6 +11,8 @@ from checks.nplusone.model import Statement
 
 _LINE = re.compile(r"\bsqlalchemy\.engine(?:\.base)?(?:\.Engine|\.Connection)?(?:\s*:\s*|\s+)(?P<msg>.*)$")
 _PARAMS = re.compile(r"^\[(?:generated in|cached since|raw sql|no key|dialect|insertmanyvalues)[^\]]*\]\s*(?P<p>.*)$")
+# echo="debug" also logs result columns and rows: not statements.
+_RESULT_ROW = re.compile(r"^(?:Row|Col) [(\[{]")
 # A line that starts a new log record of any kind ends a multi-line statement.
 _NEW_RECORD = re.compile(r"^(?:\{|\d{4}-\d\d-\d\d|\[?\d\d:\d\d|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b)")
 
@@ -45,7 +47,7 @@ class SqlAlchemyEcho(LogFormat):
             value = params.group("p") if params else message
             return [Statement(sql=sql, parameters="" if value in ("()", "{}") else value, source=self.name)]
         done = self.flush()
-        if message:
+        if message and not _RESULT_ROW.match(message):
             self._pending = [message]
         return done
 
