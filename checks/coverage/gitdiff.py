@@ -34,6 +34,10 @@ def merge_base(repo: Path, ref: str) -> str:
     if ref.startswith("-"):
         raise GitError(f"{ref!r} is not a git ref")
     try:
+        git(repo, "rev-parse", "--git-dir")
+    except GitError:
+        raise GitError(f"{repo} is not in a git repository") from None
+    try:
         git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     except GitError:
         raise GitError(f"unknown git ref {ref!r}") from None

@@ -291,3 +291,11 @@ asyncio.run(main())
     # the env.py's own database is never created.
     assert not prod.exists()
     assert outcome.metrics["scratch"][0]["result"].startswith(("upgrade ok", "upgrade failed"))
+
+
+def test_base_ref_outside_git_is_one_line_error(tmp_path):
+    from auditor.interface import CheckError
+
+    repo = make_alembic_repo(tmp_path / "repo", [REV_0001])
+    with pytest.raises(CheckError, match="not in a git repository"):
+        run_check(repo, tmp_path, settings={"base_ref": "main"}, scratch=False)
