@@ -126,8 +126,9 @@ def _time(total_ms: float | None) -> str:
 
 def _evidence(request: ProfiledRequest, rep: Repeat, proof: Growth | None = None,
               stat: StatementStats | None = None) -> str:
-    lines = [request.describe(), f"repeated {rep.count}× (first at statement #{rep.positions[0] + 1}):",
-             pretty_sql(rep.example.sql)]
+    shape = rep.fingerprint if len(rep.fingerprint) <= 300 else rep.fingerprint[:300] + "…"
+    lines = [request.describe(), f"repeated {rep.count}× (first at statement #{rep.positions[0] + 1}), "
+             f"fingerprint: {shape}", pretty_sql(rep.example.sql)]
     values = _sample_values(request.statements, rep)
     if values:
         lines.append("values: " + " · ".join(values))

@@ -45,6 +45,7 @@ def test_growth_with_the_page_confirms_and_raises_to_high():
     assert "confirmed N+1" in finding.message and "5 items → 5 runs, 20 items → 20 runs" in finding.message
     assert "scaling: grows with the page" in finding.evidence
     assert "FROM authors" in finding.evidence and "values: (1,) · (2,) · (3,) · …" in finding.evidence
+    assert "fingerprint: SELECT authors.id,authors.name FROM authors WHERE authors.id = ?" in finding.evidence
     assert "selectinload" in finding.remediation and "authors" in finding.remediation
     assert finding.location == {"endpoint": "GET /books"}
 
