@@ -37,8 +37,8 @@ _RULES = (
          "[tool.auditor.coverage] timeout if the suite is just slow."),
     Rule("COV006", "Coverage depends on the concurrency setting", Severity.LOW,
          "The code runs in greenlets (gevent, eventlet, SQLAlchemy asyncio): without "
-         "concurrency = [\"thread\", \"greenlet\"] in [tool.coverage.run] coverage.py misses lines run in "
-         "greenlets and reports a lower figure than the audit. Add the setting to the repo's coverage config."),
+         "concurrency = [\"thread\", \"greenlet\"] (or gevent/eventlet) in [tool.coverage.run] coverage.py "
+         "can miss lines run in greenlets and report a lower figure than the audit. Add the setting to the repo's coverage config."),
     Rule("COV007", "Test results unknown", Severity.LOW,
          "The coverage figure came from existing data, with no JUnit XML report next to it, so passing status "
          "is unknown. Write one with the same run (pytest --junitxml=junit.xml) or set use_existing = "
