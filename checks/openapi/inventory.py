@@ -147,7 +147,8 @@ def diff(baseline: Baseline, current: list[Operation]) -> Diff:
             changes = _row_changes(old_row, endpoint_row(op))
         breaking += changes
         if old_row.get("signature") != signature(op) or changes:
-            modified.append({**_brief(endpoint_row(op)), "changes": _what_changed(old_row, endpoint_row(op), old_op, op),
+            row = endpoint_row(op)
+            modified.append({**_brief(row), "changes": _what_changed(old_row, row, old_op, op),
                              "breaking": len(changes)})
     return Diff(created, removed, modified, breaking)
 

@@ -109,9 +109,9 @@ _RULES = (
     # --- the conformance run itself -------------------------------------------------------------
     Rule("OAS090", "Conformance only reached authentication errors", Severity.INFO,
          "No request to this secured operation got a 2xx and some answered 401/403, so its success "
-         "responses were never checked against the document. Pass credentials with --header \"Authorization: Bearer ...\" (they reach "
-         "only the conformance run). Info without credentials (expected), low when the credentials given "
-         "were refused."),
+         "responses were never checked against the document. Pass credentials with "
+         "--header \"Authorization: Bearer ...\" (they reach only the conformance run). Info without "
+         "credentials (expected), low when the credentials given were refused."),
     Rule("OAS091", "Conformance testing incomplete", Severity.LOW,
          "The conformance run stopped before it finished (deadline, interruption or a schemathesis error "
          "named in the message). Raise the check's time budget or [tool.auditor.openapi] "

@@ -65,7 +65,8 @@ def test_removed_operation(tmp_path):
 
 def test_created_operation_is_not_breaking(tmp_path):
     outcome = _diff(tmp_path, minimal_spec(), _with_post(minimal_spec()))
-    assert outcome.metrics["changes"]["created"] == [{"method": "POST", "path": "/items", "operation_id": "create_item"}]
+    created = outcome.metrics["changes"]["created"]
+    assert created == [{"method": "POST", "path": "/items", "operation_id": "create_item"}]
     assert _breaking(outcome) == []
 
 

@@ -215,8 +215,8 @@ def test_swagger2_document_is_judged(tmp_path):
         "swagger": "2.0", "info": {"title": "t", "version": "1"}, "basePath": "/v1",
         "paths": {"/things": {"get": {"summary": "Things", "operationId": "things",
                                       "parameters": [{"name": "limit", "in": "query", "type": "integer"}],
-                                      "responses": {"200": {"description": "ok",
-                                                            "schema": {"type": "array", "items": {"type": "string"}}}}}}},
+                                      "responses": {"200": {"description": "ok", "schema": {
+                                          "type": "array", "items": {"type": "string"}}}}}}},
     }
     outcome = run_check(None, tmp_path, spec=str(write_spec(tmp_path, document)))
     found = failed_rules(outcome)

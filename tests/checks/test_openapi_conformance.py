@@ -24,7 +24,8 @@ def writable_spec() -> dict[str, Any]:
     document = minimal_spec()
     body = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}
     ok = {"description": "Done.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}
-    bad = {"description": "Invalid.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    bad = {"description": "Invalid.",
+           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     document["paths"]["/items"]["post"] = {"operationId": "create_item", "requestBody": body,
                                            "responses": {"201": ok, "422": bad}}
     item_path = document["paths"]["/items/{item_id}"]

@@ -19,6 +19,7 @@ def test_every_rule_is_documented_with_anchor_heading_and_severity():
         assert section, f"{rule.id} has no anchored section in {DOC.name}"
         assert section.group(1) == rule.title and section.group(2) == str(rule.severity), rule.id
         assert f"| [{rule.id}](#{rule.id.lower()}) | {rule.severity} | {rule.title} |" in text
+        assert f"Fix: {rule.remediation}" in text, f"{rule.id}: the Fix paragraph differs from rules.py"
 
 
 def test_no_undocumented_rule_ids_in_the_docs():
