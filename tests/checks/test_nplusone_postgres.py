@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,13 +162,14 @@ def test_a_killed_capture_is_healed_by_the_next_run(tmp_path):
         source = PostgresLiveSource(PG_URL)
         with source:
             pass
+        after = log_settings()   # read before any safety net below could mask a failed heal
     finally:
         if child.poll() is None:
             child.kill()
         _ensure_reset(before)
     assert MARK in left["shown"]["log_line_prefix"]
     assert "interrupted audit were reset" in " ".join(source.problems)
-    assert log_settings() == before
+    assert after == before
 
 
 def _ensure_reset(before: dict) -> None:
@@ -244,3 +246,37 @@ def test_an_explicit_db_log_is_used(pg_service, tmp_path):
         ctx.http.close()
     assert str(found) in outcome.metrics["method"]
     assert [f.location for f in outcome.findings if f.rule_id == "NPQ001"] == [{"endpoint": "GET /books"}]
+
+
+def test_ctrl_c_on_the_real_cli_restores_the_settings(tmp_path, stub):
+    """`audit run --db-url ...` interrupted while the capture is on: the runner sets ctx.stop and the
+    check's stop watcher restores at once, though the check's thread is still waiting on a slow GET."""
+    import json as _json
+
+    from tests.stub_server import slow
+
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {f"/slow{i}": {"get": {"responses": {"200": {"description": "ok"}}}} for i in range(3)}}
+    stub.routes["/openapi.json"] = (200, {"Content-Type": "application/json"}, _json.dumps(spec))
+    for i in range(3):
+        stub.routes[f"/slow{i}"] = slow(2.0, (200, {"Content-Type": "application/json"}, "{}"))
+    before = log_settings()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDIT_")}
+    cli = subprocess.Popen([sys.executable, "-m", "auditor", "run", "--url", stub.url, "--checks", "nplusone",
+                            "--db-url", PG_URL, "--output-dir", str(tmp_path / "out"), "--format", "json"],
+                           cwd=REPO_ROOT, env={**env, "NO_COLOR": "1"}, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while MARK not in log_settings()["shown"]["log_line_prefix"]:
+            assert time.monotonic() < deadline and cli.poll() is None, "the capture never started"
+            time.sleep(0.05)
+        cli.send_signal(signal.SIGINT)
+        _out, err = cli.communicate(timeout=30)
+        after = log_settings()   # read before the safety net below could mask a failed restore
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+        _ensure_reset(before)
+    assert after == before
+    assert "interrupted" in err
