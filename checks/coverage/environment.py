@@ -170,6 +170,22 @@ class RunCommand:
             (self.kind == "module" and self.target == "unittest")
 
 
+def uses_pytest_cov(repo: Path, command: RunCommand) -> bool:
+    """The repo's pytest options turn pytest-cov on (addopts = --cov...): inside `coverage run` it would
+    measure a second time and write its own .coverage into the repo, so the audit passes --no-cov."""
+    if any(arg.startswith("--cov") for arg in command.args):
+        return True
+    for name in ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini"):
+        path = repo / name
+        try:
+            if path.is_file() and re.search(r"addopts[^\n]*--cov\b|^\s*[\"']?--cov\b",
+                                            path.read_text(encoding="utf-8", errors="replace"), re.M):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def has_pytest_config(repo: Path) -> bool:
     if (repo / "pytest.ini").is_file() or (repo / "conftest.py").is_file():
         return True

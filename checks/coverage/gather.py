@@ -108,6 +108,8 @@ def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, tim
         argv.append("--concurrency=" + ",".join(got.concurrency))
     cwd = import_root(repo)
     argv += _command_argv(command, junit)
+    if command.is_pytest and environment.uses_pytest_cov(repo, command):
+        argv.append("--no-cov")
     if cwd != repo and command.is_pytest and not command.args:
         argv.append(str(repo))  # run from the import root, collect only the repo's tests
     progress(f"running {command.text} under coverage (timeout {timeout_s:.0f} s)")

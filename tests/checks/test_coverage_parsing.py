@@ -121,3 +121,15 @@ def test_failing_test_file_inside_a_package_repo(tmp_path):
     assert failing_test_file("sample_service.tests.test_api::test_x", tmp_path) == "tests/test_api.py"
     assert failing_test_file("tests.test_api.TestA::test_y", tmp_path) == "tests/test_api.py"
     assert failing_test_file("nowhere::test_z", tmp_path) is None
+
+
+def test_pytest_cov_in_addopts_is_detected(tmp_path):
+    from checks.coverage.environment import uses_pytest_cov
+
+    plain = resolve_command(tmp_path, None)
+    assert not uses_pytest_cov(tmp_path, plain)
+    assert uses_pytest_cov(tmp_path, resolve_command(tmp_path, "pytest --cov=app"))
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-q --cov=app --cov-report=xml"\n')
+    assert uses_pytest_cov(tmp_path, plain)
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = [\n  "-q",\n  "--cov=app",\n]\n')
+    assert uses_pytest_cov(tmp_path, plain)
