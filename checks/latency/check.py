@@ -62,12 +62,13 @@ class LatencyCheck:
             result = run_load(job, ctx.tmp_dir, should_stop=ctx.should_stop, budget_s=min(budget, ctx.remaining()))
         except LoadFailed as exc:
             raise CheckError(str(exc)) from None
-        if result.get("error") and not result.get("processes") and not result.get("steps"):
+        if result.get("error") and not result.get("interrupted") and not result.get("processes") \
+                and not result.get("steps"):
             raise CheckError(f"load generator: {result['error']}")
         outcome = judge(result, config, run)
         if run.probes:
             outcome.metrics["traffic"] = run.probes
-        if result.get("error"):
+        if result.get("error") and not result.get("interrupted"):
             outcome.summary += f" (load generator: {result['error']})"
         return outcome
 

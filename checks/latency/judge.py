@@ -76,7 +76,7 @@ def merge(processes: list[dict[str, Any]]) -> Merged:
     series: dict[int, dict[str, Any]] = {}
     for proc in processes:
         for name, data in proc.get("endpoints", {}).items():
-            stats = endpoints.setdefault(name, EndpointStats(name, hist.new()))
+            stats = endpoints.get(name) or endpoints.setdefault(name, EndpointStats(name, hist.new()))
             stats.histogram.add(hist.decode(data["hist"]))
             stats.requests += int(data["requests"])
             stats.errors += int(data["errors"])
@@ -90,14 +90,12 @@ def merge(processes: list[dict[str, Any]]) -> Merged:
         for key in ("scheduled", "sent", "late", "dropped", "unfinished"):
             setattr(merged, key, getattr(merged, key) + int(proc.get(key, 0)))
         for second, bucket in proc.get("series", {}).items():
-            slot = series.setdefault(int(second), {"hist": hist.new(hist.COARSE_FIGURES), "requests": 0,
-                                                   "errors": 0, "completed": 0})
+            slot = series.get(int(second)) or series.setdefault(int(second), _slot())
             slot["hist"].add(hist.decode(bucket["hist"]))
             slot["requests"] += int(bucket["requests"])
             slot["errors"] += int(bucket["errors"])
         for second, n in proc.get("completed_series", {}).items():
-            slot = series.setdefault(int(second), {"hist": hist.new(hist.COARSE_FIGURES), "requests": 0,
-                                                   "errors": 0, "completed": 0})
+            slot = series.get(int(second)) or series.setdefault(int(second), _slot())
             slot["completed"] += int(n)
         cpu_s, wall_s = float(proc.get("cpu_s", 0.0)), float(proc.get("wall_s", 0.0))
         merged.processes.append({"process": f"{proc.get('role', 'local')} {proc.get('index', 0)}",
@@ -112,6 +110,10 @@ def merge(processes: list[dict[str, Any]]) -> Merged:
                               "errors": slot["errors"], "p50_ms": summary["p50_ms"], "p95_ms": summary["p95_ms"],
                               "max_ms": summary["max_ms"]})
     return merged
+
+
+def _slot() -> dict[str, Any]:
+    return {"hist": hist.new(hist.COARSE_FIGURES), "requests": 0, "errors": 0, "completed": 0}
 
 
 def budgets_for(name: str, config: LatencyConfig) -> tuple[float, float]:

@@ -127,7 +127,7 @@ def run_distributed(job: dict[str, Any], result: dict[str, Any]) -> None:
         end = time.monotonic() + WORKER_CONNECT_S
         while len(master.clients.ready) < workers and time.monotonic() < end and not State.stop.is_set():
             gevent.sleep(POLL_S)
-            if any(p.poll() is not None for p in procs):
+            if any(p.poll() is not None for p in procs) and not State.stop.is_set():
                 raise RuntimeError("a locust worker process exited before the load started")
         if State.stop.is_set():
             return

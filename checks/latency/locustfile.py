@@ -20,7 +20,7 @@ from typing import Any
 
 import gevent
 import gevent.event
-import gevent.pool
+import gevent.queue
 from locust import FastHttpUser, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -111,8 +111,9 @@ class Recorder:
         hist.record_s(record.histogram, finished - intended)
         base = self.window_start if self.window_start is not None else intended
         second = int(intended - base)
-        bucket = self.sent_series.setdefault(second, {"hist": hist.new(hist.COARSE_FIGURES), "requests": 0,
-                                                      "errors": 0})
+        bucket = self.sent_series.get(second)
+        if bucket is None:  # (not setdefault: that would build a histogram on every call)
+            bucket = self.sent_series[second] = {"hist": hist.new(hist.COARSE_FIGURES), "requests": 0, "errors": 0}
         bucket["requests"] += 1
         bucket["errors"] += int(failed)
         hist.record_s(bucket["hist"], finished - intended)
@@ -156,25 +157,36 @@ def configure(user_class: type[FastHttpUser], job: dict[str, Any]) -> None:
 
 
 def run_open_schedule(user: FastHttpUser) -> None:
-    """Fire this process's share of requests i = index, index+count, ... at t0 + i/rate."""
+    """Fire this process's share of requests i = index, index+count, ... at t0 + i/rate.
+
+    Requests are handed to persistent sender greenlets through a queue rather than one new greenlet
+    each: spawning a greenlet costs tens of microseconds, a queue hand-off about one, and the
+    generator's requests per CPU-second is what decides how much load one process can offer. At most
+    max_in_flight senders exist; when all are busy, requests wait in the queue and count as late."""
     job, rec = State.job, State.recorder
     targets = job["targets"]
     mix = smooth_mix([int(t["weight"]) for t in targets])
     rate = float(job["rate"])
     warmup, duration = float(job["warmup"]), float(job["duration"])
+    max_in_flight = int(job["max_in_flight"])
     now_epoch, now = time.time(), time.monotonic()
     t0 = now + max(0.0, (State.t0_epoch or now_epoch) - now_epoch)
     window_start = t0 + warmup
     end = t0 + warmup + duration
-    # Past this point requests not yet sent are dropped: the generator fell too far behind.
+    # Past this point requests not yet scheduled are dropped: the generator fell too far behind.
     hard_end = end + min(2.0, float(job["request_timeout"]))
     total = int(round(rate * (warmup + duration)))
-    pool = gevent.pool.Pool(int(job["max_in_flight"]))
-    in_flight: dict[int, tuple[str, float]] = {}
+    queue: gevent.queue.Queue = gevent.queue.Queue()
+    senders: list[gevent.Greenlet] = []
+    idle = [0]
+    in_flight: dict[int, tuple[str, float]] = {}   # taken by a sender, not answered yet
     window_opened = False
 
     def one(i: int, target: dict[str, Any], intended: float, measured: bool) -> None:
         started = time.monotonic()
+        in_flight[i] = (target["name"], intended)
+        if measured:
+            rec.sent += 1
         status, error = 0, None
         try:
             response = user.client.get(target["path"], name=target["name"], headers=target.get("headers") or None)
@@ -190,6 +202,17 @@ def run_open_schedule(user: FastHttpUser) -> None:
             in_flight.pop(i, None)
         if measured and not State.stop.is_set():
             rec.record(target["name"], intended, started, time.monotonic(), status, error)
+
+    def sender() -> None:
+        while True:
+            item = queue.get()
+            if item is None:
+                return
+            idle[0] -= 1
+            try:
+                one(*item)
+            finally:
+                idle[0] += 1
 
     for i in range(State.index, total, State.count):
         if State.stop.is_set():
@@ -207,25 +230,26 @@ def run_open_schedule(user: FastHttpUser) -> None:
             break
         if measured:
             rec.scheduled += 1
-        pool.wait_available(timeout=max(0.0, hard_end - time.monotonic()))
-        if pool.full():
-            continue  # still full at the hard end: the loop drops the rest on its next turn
-        if State.stop.is_set():
-            break
-        target = targets[mix[i % len(mix)]]
-        in_flight[i] = (target["name"], intended)
-        if measured:
-            rec.sent += 1
-        pool.spawn(one, i, target, intended, measured)
-    # Drain: answers still outstanding after the request timeout are failures at their full latency.
+        if idle[0] <= queue.qsize() and len(senders) < max_in_flight:
+            idle[0] += 1
+            senders.append(gevent.spawn(sender))
+        queue.put((i, targets[mix[i % len(mix)]], intended, measured))
+    # Drain: queued requests still go out (late); answers outstanding after the request timeout are
+    # failures at their full latency; requests never taken from the queue are dropped.
+    for _ in senders:
+        queue.put(None)
     if not State.stop.is_set():
-        pool.join(timeout=float(job["request_timeout"]) + 0.5)
+        gevent.joinall(senders, timeout=float(job["request_timeout"]) + 0.5)
+    while not queue.empty():
+        item = queue.get_nowait()
+        if item is not None and item[3]:
+            rec.dropped += 1
     now = time.monotonic()
     for i, (name, intended) in list(in_flight.items()):
         if intended >= window_start and not State.stop.is_set():
             rec.unfinished += 1
             rec.record(name, intended, intended, now, 0, "no answer before the run ended")
-    pool.kill(block=False)
+    gevent.killall(senders, block=False)
     rec.close_window()
 
 

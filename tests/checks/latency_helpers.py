@@ -25,6 +25,11 @@ GOLDEN = 0.6180339887498949
 Behaviour = Callable[["LatencyServer", str, int], tuple[int, str]]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that hang up (timeouts, the end of a run) are expected here
+
+
 class LatencyServer:
     def __init__(self, behaviour: Behaviour, paths: tuple[str, ...] = ("/a", "/b")) -> None:
         self.behaviour = behaviour
@@ -63,13 +68,16 @@ class LatencyServer:
                     self.close_connection = True
                     return
                 data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up (timeout, end of the run): not the server's problem
+                    self.close_connection = True
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._httpd.request_queue_size = 256
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},

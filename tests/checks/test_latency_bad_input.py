@@ -33,13 +33,14 @@ def test_endpoint_answering_only_errors_fails_the_error_gate(tmp_path):
 def test_connection_refused_mid_run_is_counted_as_errors(tmp_path):
     import threading
 
-    with latency_server(fast(), paths=("/a",)) as server:
-        timer = threading.Timer(1.2, server.go_away)  # 0.3 s warm-up + ~0.9 s measured, then refused
-        timer.start()
-        try:
-            outcome, _ = run_check(server.url, tmp_path, rate=40, duration=2, request_timeout=2)
-        finally:
-            timer.cancel()
+    def then_gone(server, path, n):
+        # 1 probe + 12 warm-up requests, ~30 measured answers, then the server goes away for good.
+        if n == 45:
+            threading.Thread(target=server.go_away, daemon=True).start()
+        return 200, "ok"
+
+    with latency_server(then_gone, paths=("/a",)) as server:
+        outcome, _ = run_check(server.url, tmp_path, rate=40, duration=2, request_timeout=2)
     row = endpoint(outcome, "/a")
     assert 0 < row["error_rate"] < 1 and "LAT002" in rules(outcome)
     assert outcome.metrics["requests"] == 80  # every scheduled request accounted for, failed or not

@@ -27,8 +27,10 @@ def test_clean_sample_service_passes_with_its_defaults(tmp_path):
 
 
 def test_slow_endpoint_defect_fails_the_gate_at_that_endpoint(tmp_path):
+    # Twice the default rate for 2 s: the same ~22 samples per endpoint in less time.
     result = run_audit_cli("demo", "--checks", "latency", "--defects", "slow_endpoint", "--format", "json",
-                           "--output-dir", str(tmp_path / "out"), timeout=120)
+                           "--load-rate", "80", "--load-duration", "2", "--output-dir", str(tmp_path / "out"),
+                           timeout=120)
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     check = report["checks"][0]
