@@ -211,6 +211,9 @@ def _op(node: ast.Call, method: str, *, table: str | None, batch: bool) -> Op:
         table_node = args[1] if len(args) > 1 else astutil.kwarg_node(node, "table_name")
         value = astutil.value(table_node)
         op.table = value if isinstance(value, str) else None
+    if method in ("create_index", "drop_index"):
+        name = astutil.value(args[0] if args else astutil.kwarg_node(node, "index_name"))
+        op.index = name if isinstance(name, str) else None
     if not batch and op.table is None and isinstance(kw.get("table_name"), str):
         op.table = kw["table_name"]
     if method in ("drop_column", "alter_column") and args:

@@ -23,8 +23,12 @@ class Op:
     type_new: str | None = None        # alter_column type_ (source text)
     type_old: str | None = None        # alter_column existing_type (source text)
 
+    index: str | None = None           # create_index / drop_index: the index name
+
     def describe(self) -> str:
         target = ".".join(p for p in (self.table, self.column) if p)
+        if self.index:
+            target = f"{self.index} on {target}" if target else self.index
         return f"{self.name} {target}".strip()
 
 
