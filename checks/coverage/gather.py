@@ -97,7 +97,10 @@ def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, tim
 
     data_file = tmp / "coverage.data"
     junit = tmp / "junit.xml"
+    cwd = import_root(repo)
     argv = [str(python), "-m", "coverage", "run", f"--data-file={data_file}"]
+    if repo_config.file and cwd != repo:
+        argv.append(f"--rcfile={repo / repo_config.file}")  # coverage reads its config from the cwd
     if config.source:
         argv.append("--source=" + ",".join(str((repo / s).resolve()) for s in config.source))
     elif not repo_config.source:
@@ -106,7 +109,6 @@ def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, tim
         argv.append("--omit=" + ",".join(config.omit))
     if got.concurrency:
         argv.append("--concurrency=" + ",".join(got.concurrency))
-    cwd = import_root(repo)
     argv += _command_argv(command, junit)
     if command.is_pytest and environment.uses_pytest_cov(repo, command):
         argv.append("--no-cov")
@@ -134,6 +136,11 @@ def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, tim
     if got.tests is None:
         got.notes.append("the test command's output has no summary the audit understands (JUnit XML from "
                          "pytest, or unittest's \"Ran N tests\"): test outcomes unknown")
+    if not data_file.exists() and list(tmp.glob(f"{data_file.name}.*")):
+        # The repo's config says parallel = true: one data file per process, combined here.
+        run_bounded([str(python), "-m", "coverage", "combine", f"--data-file={data_file}", "-q", str(tmp)],
+                    cwd=cwd, env=clean_env(), timeout_s=REPORT_TIMEOUT_S, log_path=tmp / "combine.log",
+                    should_stop=should_stop)
     if not data_file.exists():
         if got.no_tests:
             return got

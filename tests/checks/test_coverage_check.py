@@ -142,6 +142,14 @@ def test_unittest_command_counts_from_runner_output(tmp_path):
     assert m["failed_tests"] == ["tests.test_unit.AddTests.test_wrong"] and status == "fail"
 
 
+def test_parallel_data_files_from_the_repo_config_are_combined(tmp_path):
+    repo = make_repo(tmp_path / "repo", TESTS_ALL_GOOD)
+    (repo / ".coveragerc").write_text("[run]\nparallel = true\nbranch = true\n")
+    outcome, status = run_check(repo, tmp_path)
+    assert status == "pass" and outcome.metrics["percent_covered"] == 100.0
+    assert outcome.metrics["branch_coverage"] is True  # the repo's own config was honoured
+
+
 def test_hanging_tests_time_out_with_a_finding(tmp_path):
     repo = make_repo(tmp_path / "repo", "import time\n\ndef test_hangs():\n    time.sleep(60)\n")
     began = time.monotonic()
