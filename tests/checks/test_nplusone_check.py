@@ -171,3 +171,12 @@ def test_a_database_url_that_is_not_postgresql_is_skipped_with_the_alternatives(
     stub.routes["/openapi.json"] = _json(SPEC)
     with pytest.raises(CheckSkipped, match="only PostgreSQL can be captured server-side; give"):
         _run(stub.url, tmp_path, settings={"db_url": "mysql://root@127.0.0.1/shop"})
+
+
+def test_excluded_operations_are_not_requested(tmp_path, stub):
+    stub.routes["/openapi.json"] = _json(SPEC)
+    log = tmp_path / "sql.log"
+    log.write_text('{"statement": "SELECT 1", "request_id": "boot"}\n')
+    with pytest.raises(CheckSkipped, match="no GET operation to profile"):
+        _run(stub.url, tmp_path, settings={"sql_log": str(log)}, config=NPlusOneConfig(exclude=["GET /x"]))
+    assert not [path for _method, path, _headers in stub.requests if path.startswith("/x")]
