@@ -26,6 +26,7 @@ from auditor.interface import AuditContext, CheckError, CheckSkipped
 # A YAML alias bomb loads as a small graph that expands exponentially on every walk; a 20 MB JSON
 # document has about a million nodes. Past this many nodes the document is refused, before any walk.
 MAX_NODES = 3_000_000
+MAX_DEPTH = 200          # real documents nest a few dozen levels
 # Docs pages that link to the document (Swagger UI, ReDoc, RapiDoc, Scalar).
 DOCS_PAGES = ("/docs", "/redoc", "/swagger-ui.html", "/swagger-ui/index.html", "/api/docs")
 _LINK_PATTERNS = (
@@ -74,8 +75,8 @@ def acquire(ctx: AuditContext) -> SpecInfo:
         document, source = found
     nodes = count_nodes(document)
     if nodes > MAX_NODES:
-        raise CheckError(f"spec {source} expands to more than {MAX_NODES:,} nodes (huge document or YAML alias "
-                         "bomb); refusing to analyse it")
+        raise CheckError(f"spec {source} expands to more than {MAX_NODES:,} nodes or nests deeper than {MAX_DEPTH} "
+                         "levels (huge document or YAML alias bomb); refusing to analyse it")
     safe, external = strip_external_refs(document)
     source_url = source if source.startswith(("http://", "https://")) else None
     info = SpecInfo(document=safe, source=source, source_url=source_url, version=spec_version(safe), nodes=nodes,
@@ -121,18 +122,20 @@ def discover_from_docs_page(http: HttpClient) -> tuple[dict[str, Any], str] | No
 
 
 def count_nodes(document: Any, limit: int = MAX_NODES) -> int:
-    """Nodes of the document as every walker sees it (aliases counted each time): stops past ``limit``."""
+    """Nodes of the document as every walker sees it (aliases counted each time): stops past ``limit``.
+    A document nested deeper than MAX_DEPTH counts as over the limit: the walkers (ours, the validator's,
+    schemathesis') recurse and would hit Python's recursion limit."""
     count = 0
-    stack = [document]
+    stack: list[tuple[Any, int]] = [(document, 0)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
         count += 1
-        if count > limit:
-            return count
+        if count > limit or depth > MAX_DEPTH:
+            return limit + 1
         if isinstance(node, dict):
-            stack.extend(node.values())
+            stack.extend((value, depth + 1) for value in node.values())
         elif isinstance(node, list):
-            stack.extend(node)
+            stack.extend((value, depth + 1) for value in node)
     return count
 
 

@@ -192,3 +192,23 @@ def test_missing_baseline_file_is_a_clear_error(tmp_path):
     with pytest.raises(CheckError, match="cannot read"):
         run_check(None, tmp_path, spec=str(write_spec(tmp_path, minimal_spec())),
                   settings={"baseline": str(tmp_path / "nope.json")})
+
+
+def test_baseline_through_the_cli_feeds_report_section_1(tmp_path):
+    from tests.conftest import run_audit_cli
+
+    old, new = minimal_spec(), _with_post(minimal_spec())
+    del new["paths"]["/items/{item_id}"]
+    result = run_audit_cli("run", "--spec", str(write_spec(tmp_path, new, "new.json")), "--repo", str(tmp_path),
+                           "--baseline", str(write_spec(tmp_path, old, "old.json")), "--checks", "openapi",
+                           "--output-dir", str(tmp_path / "out"), "--format", "json,html,md", timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr  # a removed operation is high: the gate fails
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    changes = report["checks"][0]["metrics"]["changes"]
+    assert [(c["method"], c["path"]) for c in changes["created"]] == [("POST", "/items")]
+    assert [(c["method"], c["path"]) for c in changes["removed"]] == [("GET", "/items/{item_id}")]
+    html = (tmp_path / "out" / "report.html").read_text()
+    section = html.split('<section id="s-endpoints">', 1)[1].split("</section>", 1)[0]
+    assert '<table class="endpoints created">' in section and "/items/{item_id}" in section
+    assert "1 created, 0 modified, 1 removed, 1 breaking change" in section
+    assert "**Removed** (1)" in (tmp_path / "out" / "report.md").read_text()

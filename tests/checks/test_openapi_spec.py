@@ -230,3 +230,13 @@ def test_bad_spec_through_the_cli_exits_2_with_one_line(tmp_path):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     check = report["checks"][0]
     assert check["status"] == "error" and "neither JSON nor YAML" in check["summary"]
+
+
+def test_deeply_nested_document_is_refused(tmp_path):
+    document = minimal_spec()
+    nested: dict = {"type": "string"}
+    for _ in range(150):  # 300 levels: json reads it, the walkers must not try
+        nested = {"type": "object", "properties": {"a": nested}}
+    document["components"]["schemas"]["Deep"] = nested
+    with pytest.raises(CheckError, match="nests deeper"):
+        run_check(None, tmp_path, spec=str(write_spec(tmp_path, document)))
