@@ -290,6 +290,14 @@ def _child_main(results_path: str) -> int:
     from schemathesis.engine import events, from_schema
 
     out.write("start", version=schemathesis.__version__)
+    from packaging.specifiers import SpecifierSet
+
+    if schemathesis.__version__ not in SpecifierSet(SUPPORTED):
+        # engine internals move between minors: refuse rather than misread events
+        out.write("error", message=f"schemathesis {schemathesis.__version__} is installed; the auditor needs "
+                                   f"schemathesis{SUPPORTED}")
+        out.write("done", complete=False, stopped="unsupported schemathesis version")
+        os._exit(0)
     config = schemathesis.Config.from_dict(schemathesis_config(job))
     schema = schemathesis.openapi.from_dict(bearer_schemes(job["document"]), config=config)
     unsafe = [m for m in UNSAFE_METHODS if m not in job["methods"]]

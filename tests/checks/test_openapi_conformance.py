@@ -151,3 +151,26 @@ def test_time_budget_stops_the_run_cleanly(tmp_path):
     incomplete = [f for f in outcome.findings if f.rule_id == "OAS091"]
     assert len(incomplete) == 1 and "stopped early" in incomplete[0].message
     assert outcome.metrics["conformance"]["complete"] is False
+
+
+def test_transport_guard_refuses_unsafe_methods_and_other_hosts(tmp_path, monkeypatch):
+    """The child's last line of defence, exercised in this process (and undone afterwards)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    from checks.openapi import st_adapter
+
+    monkeypatch.setattr(HTTPAdapter, "send", HTTPAdapter.send)  # restored by monkeypatch at teardown
+    results = tmp_path / "out.jsonl"
+    counter = [0]
+    with items_server(minimal_spec()) as server, items_server(minimal_spec()) as other:
+        st_adapter._install_guard(st_adapter._Out(str(results)), set(SAFE), server.url + "/api", counter)
+        assert requests.get(f"{server.url}/api/items").status_code == 200
+        for attempt in (lambda: requests.post(f"{server.url}/api/items", json={}),
+                        lambda: requests.delete(f"{server.url}/api/items/1"),
+                        lambda: requests.get(f"{other.url}/api/items")):
+            with pytest.raises(requests.exceptions.ConnectionError, match="safety guard"):
+                attempt()
+        assert [m for m, _, _ in server.requests] == ["GET"] and other.requests == []
+    blocked = [json.loads(line)["request"] for line in results.read_text().splitlines()]
+    assert [b.split()[0] for b in blocked] == ["POST", "DELETE", "GET"] and counter == [1]
