@@ -127,8 +127,21 @@ def judge(result: dict[str, Any], config: LatencyConfig, run: Run) -> Outcome:
     if run.mode == "closed":
         return _judge_capacity(result, config, run)
     merged = merge(result.get("processes", []))
-    findings: list[Finding] = []
+    if result.get("master"):
+        master = result["master"]
+        wall = float(master.get("wall_s") or 0)
+        merged.processes.append({"process": "master", "cpu_s": round(float(master.get("cpu_s") or 0), 3),
+                                 "wall_s": round(wall, 3),
+                                 "cpu_percent": round(100 * float(master.get("cpu_s") or 0) / wall, 1) if wall else None})
+    requests = sum(s.requests for s in merged.endpoints.values())
+    throttled = sum(s.throttled for s in merged.endpoints.values())
     insufficient: list[str] = []
+    # Generator trouble first: a latency over budget measured by a lagging generator says so.
+    findings: list[Finding] = _generator_findings(result, merged, config, run, insufficient, throttled, requests)
+    caveat = ""
+    if {"LAT011", "LAT012"} & {f.rule_id for f in findings}:
+        caveat = (" The load generator itself was late or saturated during the run (see LAT011/LAT012), so part "
+                  "of this may be its own delay.")
     rows: list[dict[str, Any]] = []
     gated = run.mode == "open"
     for name in sorted(merged.endpoints):
@@ -155,7 +168,7 @@ def judge(result: dict[str, Any], config: LatencyConfig, run: Run) -> Outcome:
         if gated and p95 is not None and p95 > p95_budget:
             findings.append(make_finding(
                 "LAT001", f"{name} answered with p95 {_ms(p95)} under a steady {run.rate:g} req/s "
-                f"(all endpoints), over the {p95_budget:g} ms budget.", location,
+                f"(all endpoints), over the {p95_budget:g} ms budget.{caveat}", location,
                 evidence=f"{figures}; open model, latency from the intended send time"))
         if stats.errors and stats.error_rate > error_budget:
             every = "every request failed" if stats.errors == stats.requests else \
@@ -164,11 +177,8 @@ def judge(result: dict[str, Any], config: LatencyConfig, run: Run) -> Outcome:
                 "LAT002", f"{name}: {every} ({100 * stats.error_rate:.1f} %, budget {100 * error_budget:g} %).",
                 location, evidence="; ".join(stats.error_samples) or _statuses(stats.statuses)))
     total = hist.summary_ms(merged.total)
-    requests = sum(s.requests for s in merged.endpoints.values())
     errors = sum(s.errors for s in merged.endpoints.values())
-    throttled = sum(s.throttled for s in merged.endpoints.values())
     lag = hist.summary_ms(merged.lag)
-    findings += _generator_findings(result, merged, config, run, insufficient, throttled, requests)
     if not requests:
         insufficient.append("no request was measured")
     if run.mode != "open":

@@ -42,6 +42,7 @@ def main(argv: list[str]) -> int:
     job = json.load(sys.stdin)
     gevent.signal_handler(signal.SIGTERM, State.stop.set)
     gevent.signal_handler(signal.SIGINT, State.stop.set)
+    gevent.spawn(_watch_parent, os.getppid())
     result: dict[str, Any] = {"mode": job["mode"], "error": None, "interrupted": False, "processes": [],
                               "steps": [], "workers": int(job.get("workers") or 0)}
     started = time.monotonic()
@@ -65,6 +66,16 @@ def main(argv: list[str]) -> int:
     tmp.write_text(json.dumps(result), encoding="utf-8")
     os.replace(tmp, path)  # the parent never reads half a file
     return 0
+
+
+def _watch_parent(parent: int) -> None:
+    """Stop when the process that started this one is gone (killed without a chance to stop us):
+    load must never outlive the audit."""
+    while not State.stop.is_set():
+        if os.getppid() != parent:
+            State.stop.set()
+            return
+        gevent.sleep(0.2)
 
 
 def _wait(event: Any, timeout: float) -> bool:
@@ -149,7 +160,7 @@ def run_distributed(job: dict[str, Any], result: dict[str, Any]) -> None:
                 proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    result["processes"].extend(results.values())
+    result["processes"].extend(sorted(results.values(), key=lambda p: int(p.get("index", 0))))
     result["master"] = {"cpu_s": round(_cpu() - cpu0, 4), "wall_s": round(time.monotonic() - wall0, 4)}
     if len(results) < workers and not State.stop.is_set():
         result["error"] = f"only {len(results)} of {workers} locust workers reported results"
@@ -158,6 +169,7 @@ def run_distributed(job: dict[str, Any], result: dict[str, Any]) -> None:
 def run_worker(host: str, port: int) -> int:
     gevent.signal_handler(signal.SIGTERM, State.stop.set)
     gevent.signal_handler(signal.SIGINT, State.stop.set)
+    gevent.spawn(_watch_parent, os.getppid())
     env = Environment(user_classes=[OpenModelUser], events=locust.events)
     runner = env.create_worker_runner(host, port)
     env.events.init.fire(environment=env, runner=runner, web_ui=None)

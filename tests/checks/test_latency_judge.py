@@ -170,3 +170,17 @@ def test_the_auditor_process_never_imports_locust_or_gevent():
             "bad = [m for m in ('locust', 'gevent') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_lagging_generator_is_named_in_the_latency_finding():
+    outcome = outcome_of(process({"GET /a": [300.0] * 100}, late=60))
+    assert {"LAT001", "LAT011"} <= rules(outcome)
+    assert "generator itself was late" in next(f.message for f in outcome.findings if f.rule_id == "LAT001")
+
+
+def test_master_cpu_is_listed_with_the_workers():
+    result = {"processes": [process({"GET /a": [5.0] * 50}, role="worker", index=i) for i in range(2)],
+              "master": {"cpu_s": 0.1, "wall_s": 5.0}}
+    outcome = judge(result, LatencyConfig(), RUN)
+    assert [p["process"] for p in outcome.metrics["generator_processes"]] == ["worker 0", "worker 1", "master"]
+    assert outcome.metrics["requests"] == 100
