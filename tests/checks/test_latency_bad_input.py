@@ -112,3 +112,37 @@ def test_spec_without_get_operations_is_skipped(tmp_path):
         ctx = check_context(server.url, LatencyConfig(duration=1), tmp_path, spec=str(spec_file))
         with ctx.http, pytest.raises(CheckSkipped, match="no GET operation"):
             LatencyCheck().run(ctx)
+
+
+def test_load_never_outlives_the_audit_process(tmp_path):
+    """The auditor killed outright (no chance to stop its load): the load process notices and stops."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with latency_server(fast(), paths=("/a",)) as server:
+        job = {"mode": "open", "host": server.url, "headers": {}, "targets": [{"name": "GET /a", "path": "/a",
+               "weight": 1}], "rate": 5, "duration": 60, "warmup": 0, "workers": 0, "request_timeout": 2,
+               "connect_timeout": 1, "max_in_flight": 10, "late_ms": 25, "result_path": str(tmp_path / "r.json")}
+        launcher = ("import subprocess, sys, time; "
+                    "p = subprocess.Popen([sys.executable, '-m', 'checks.latency.loadgen'], stdin=subprocess.PIPE, "
+                    "start_new_session=True); p.stdin.write(sys.argv[1].encode()); p.stdin.close(); "
+                    "print(p.pid, flush=True); time.sleep(120)")
+        parent = subprocess.Popen([sys.executable, "-c", launcher, json.dumps(job)], stdout=subprocess.PIPE, text=True)
+        assert parent.stdout is not None
+        load_pid = int(parent.stdout.readline())
+        end = time.monotonic() + 30
+        while server.count < 3 and time.monotonic() < end:  # the load is running
+            time.sleep(0.05)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        while psutil.pid_exists(load_pid) and psutil.Process(load_pid).status() != psutil.STATUS_ZOMBIE \
+                and time.monotonic() < end:
+            time.sleep(0.1)
+        gone = not psutil.pid_exists(load_pid) or psutil.Process(load_pid).status() == psutil.STATUS_ZOMBIE
+        if not gone:
+            os.kill(load_pid, signal.SIGKILL)
+    assert server.count >= 3 and gone
+    assert json.loads((tmp_path / "r.json").read_text())["interrupted"] is True
