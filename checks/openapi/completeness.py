@@ -81,7 +81,8 @@ def judge(document: dict[str, Any], ops: list[Operation], config: OpenApiConfig)
     result.document = [_info(document), _servers(document), _unresolved(document, refs),
                        _unused_components(document, refs), _unused_schemes(document, ops)]
     operation_ids = Counter(op.operation_id for op in ops if op.operation_id)
-    global_tags = {t.get("name") for t in document.get("tags") or [] if isinstance(t, dict)}
+    tags = document.get("tags") if isinstance(document.get("tags"), list) else []
+    global_tags = {t["name"] for t in tags if isinstance(t, dict) and isinstance(t.get("name"), str)}
     schemes = _security_schemes(document)
     validator = _ExampleValidator(document)
     for op in ops:

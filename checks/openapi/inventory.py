@@ -55,7 +55,8 @@ def _strip_prose(node: Any, depth: int = 0) -> Any:
     if depth > 40:
         return None
     if isinstance(node, dict):
-        return {k: _strip_prose(v, depth + 1) for k, v in node.items() if k not in _PROSE}
+        # keys as strings: YAML allows int keys, and sort_keys cannot order 200 against "default"
+        return {str(k): _strip_prose(v, depth + 1) for k, v in node.items() if k not in _PROSE}
     if isinstance(node, list):
         return [_strip_prose(v, depth + 1) for v in node]
     return node
@@ -235,9 +236,9 @@ def _types(schema: Any) -> set[str] | None:
     if not isinstance(schema, dict):
         return None
     kind = schema.get("type")
-    if kind is None:
-        return None  # untyped: anything
-    kinds = set(kind) if isinstance(kind, list) else {kind}
+    kinds = {k for k in (kind if isinstance(kind, list) else [kind]) if isinstance(k, str)}
+    if not kinds:
+        return None  # untyped (or nonsense, which the validator reports): anything
     if schema.get("nullable") is True:
         kinds.add("null")
     if "number" in kinds:

@@ -172,7 +172,7 @@ def validate(document: dict[str, Any], limit: int = 5) -> list[str]:
 
     try:
         cls = get_validator_cls(document)
-    except ValidatorDetectError:
+    except (ValidatorDetectError, TypeError, ValueError):
         return [f"unsupported OpenAPI version {spec_version(document)!r} (3.0, 3.1 and Swagger 2.0 are)"]
     messages: list[str] = []
     try:

@@ -87,6 +87,25 @@ def minimal_spec() -> dict[str, Any]:
     })
 
 
+def writable_spec() -> dict[str, Any]:
+    """The minimal document plus POST /items and PUT/PATCH/DELETE /items/{item_id}."""
+    document = minimal_spec()
+    body = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}
+    ok = {"description": "Done.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}
+    bad = {"description": "Invalid.",
+           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    document["paths"]["/items"]["post"] = {"operationId": "create_item", "requestBody": body,
+                                           "responses": {"201": ok, "422": bad}}
+    item_path = document["paths"]["/items/{item_id}"]
+    for method in ("put", "patch", "delete"):
+        item_path[method] = {"operationId": f"{method}_item", "parameters": item_path["get"]["parameters"],
+                             "requestBody": body if method != "delete" else None,
+                             "responses": {"200": ok, "404": bad}}
+        if method == "delete":
+            del item_path[method]["requestBody"]
+    return document
+
+
 def write_spec(tmp_path: Path, document: dict[str, Any] | str, name: str = "openapi.json") -> Path:
     path = tmp_path / name
     path.write_text(document if isinstance(document, str) else json.dumps(document), encoding="utf-8")

@@ -12,30 +12,11 @@ import pytest
 
 from auditor.model import Severity, Status
 from checks.openapi.config import OpenApiConfig
-from tests.checks.openapi_helpers import JSON, items_server, minimal_spec, run_check
+from tests.checks.openapi_helpers import JSON, items_server, minimal_spec, run_check, writable_spec
 from tests.stub_server import slow
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 FAST = OpenApiConfig(max_examples=3)
-
-
-def writable_spec() -> dict[str, Any]:
-    """The minimal document plus POST /items and PUT/PATCH/DELETE /items/{item_id}."""
-    document = minimal_spec()
-    body = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}
-    ok = {"description": "Done.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}
-    bad = {"description": "Invalid.",
-           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    document["paths"]["/items"]["post"] = {"operationId": "create_item", "requestBody": body,
-                                           "responses": {"201": ok, "422": bad}}
-    item_path = document["paths"]["/items/{item_id}"]
-    for method in ("put", "patch", "delete"):
-        item_path[method] = {"operationId": f"{method}_item", "parameters": item_path["get"]["parameters"],
-                             "requestBody": body if method != "delete" else None,
-                             "responses": {"200": ok, "404": bad}}
-        if method == "delete":
-            del item_path[method]["requestBody"]
-    return document
 
 
 @pytest.mark.parametrize(("read_only", "writes"), [(True, True), (False, False)])
