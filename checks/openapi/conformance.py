@@ -74,10 +74,12 @@ def mask(text: str, secrets: list[str]) -> str:
 def judge(result: StResult, job: StJob, ops: list[Operation]) -> list[Finding]:
     secrets = list(job.headers.values())
     findings: list[Finding] = []
-    grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    grouped: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
     for failure in result.failures:
-        grouped[(rule_for_st_code(failure.code), failure.endpoint)].append(failure)
-    for (rule_id, endpoint), failures in grouped.items():
+        rule_id = rule_for_st_code(failure.code)
+        # codes we do not map share OAS199 but stay apart: each is its own problem
+        grouped[(rule_id, failure.endpoint, failure.code if rule_id == "OAS199" else "")].append(failure)
+    for (rule_id, endpoint, _code), failures in grouped.items():
         first = failures[0]
         phases = sorted({f.phase for f in failures if f.phase})
         detail = " ".join((first.message or "").split())[:400]
@@ -102,9 +104,12 @@ def judge(result: StResult, job: StJob, ops: list[Operation]) -> list[Finding]:
                 + (": the credentials given with --header were refused" if given else
                    " (no credentials given), so its success responses were not checked"),
                 {"endpoint": endpoint}, severity=Severity.LOW if given else Severity.INFO))
-    if not result.complete:
-        why = result.stopped or "; ".join(result.errors[:2]) or "the run did not finish"
-        findings.append(make_finding("OAS091", f"Conformance testing stopped early: {mask(why, secrets)} "
+    if not result.complete or result.errors:
+        # An operation schemathesis could not test (an unsatisfiable schema, a request it could not
+        # build) leaves the run finished but the testing incomplete all the same.
+        why = "; ".join(filter(None, [result.stopped, *result.errors[:2]])) or "the run did not finish"
+        what = "stopped early" if not result.complete else "finished, but not every operation could be tested"
+        findings.append(make_finding("OAS091", f"Conformance testing {what}: {mask(why, secrets)} "
                                      f"(after {result.requests} requests).", {"url": job.base_url},
                                      stable_location={"conformance": "run"}))
     return findings
