@@ -147,8 +147,12 @@ def diff(baseline: Baseline, current: list[Operation]) -> Diff:
         else:
             changes = _row_changes(old_row, endpoint_row(op))
         breaking += changes
-        if old_row.get("signature") != signature(op) or changes:
-            row = endpoint_row(op)
+        row = endpoint_row(op)
+        # A report baseline written without signatures can still show changed statuses or parameters.
+        old_signature = old_row.get("signature")
+        shape_changed = old_signature != row["signature"] if old_signature else any(
+            old_row.get(key) != row[key] for key in ("statuses", "required_params", "secured") if key in old_row)
+        if shape_changed or changes:
             modified.append({**_brief(row), "changes": _what_changed(old_row, row, old_op, op),
                              "breaking": len(changes)})
     return Diff(created, removed, modified, breaking)

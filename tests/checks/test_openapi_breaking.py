@@ -212,3 +212,20 @@ def test_baseline_through_the_cli_feeds_report_section_1(tmp_path):
     assert '<table class="endpoints created">' in section and "/items/{item_id}" in section
     assert "1 created, 0 modified, 1 removed, 1 breaking change" in section
     assert "**Removed** (1)" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_report_baseline_with_only_the_contract_keys(tmp_path):
+    """A report whose endpoints carry only method/path/operation_id/secured (the contract): nothing is
+    called modified for lack of a signature; created and removed still work."""
+    rows = [{"method": "GET", "path": "/items", "operation_id": "list_items", "secured": False},
+            {"method": "GET", "path": "/gone", "operation_id": "gone", "secured": False}]
+    baseline = tmp_path / "report.json"
+    baseline.write_text(json.dumps({"schema_version": "1.0", "checks": [{"id": "openapi", "metrics": {
+        "endpoints": rows}}]}), encoding="utf-8")
+    outcome = run_check(None, tmp_path, spec=str(write_spec(tmp_path, minimal_spec())),
+                        settings={"baseline": str(baseline)})
+    changes = outcome.metrics["changes"]
+    assert changes["modified"] == []
+    assert [c["path"] for c in changes["created"]] == ["/items/{item_id}"]
+    assert [c["path"] for c in changes["removed"]] == ["/gone"]
+    assert _breaking(outcome) == [("OAS501", "GET /gone")]
