@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from auditor.model import Severity
-from checks.openapi.check import OpenApiCheck  # noqa: F401 — the check under test is what the CLI runs
 from tests.checks.openapi_helpers import minimal_spec, run_check, write_spec
 
 Doc = dict[str, Any]
