@@ -155,3 +155,32 @@ def test_transport_guard_refuses_unsafe_methods_and_other_hosts(tmp_path, monkey
         assert [m for m, _, _ in server.requests] == ["GET"] and other.requests == []
     blocked = [json.loads(line)["request"] for line in results.read_text().splitlines()]
     assert [b.split()[0] for b in blocked] == ["POST", "DELETE", "GET"] and counter == [1]
+
+
+def test_stop_event_kills_the_run_at_once_and_nothing_is_sent_afterwards(tmp_path):
+    import threading
+
+    from checks.openapi import OpenApiCheck
+    from tests.conftest import check_context
+
+    with items_server(minimal_spec()) as server:
+        page = server.routes["/api/items"]
+        server.routes["/api/items"] = lambda handler: slow(0.3, page(handler))(handler)
+        ctx = check_context(server.url, OpenApiConfig(), tmp_path)
+        box: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: box.update(outcome=OpenApiCheck().run(ctx)), daemon=True)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while not any(path.startswith("/api/items?") for _, path, _ in server.requests):
+            assert time.monotonic() < deadline, "schemathesis never started"
+            time.sleep(0.05)
+        ctx.stop.set()  # what the runner does on Ctrl-C or at the check's deadline
+        stopped_at = time.monotonic()
+        worker.join(15)
+        assert not worker.is_alive() and time.monotonic() - stopped_at < 8
+        sent = len(server.requests)
+        time.sleep(1.0)
+        assert len(server.requests) == sent  # the child process is gone, not still testing
+        ctx.http.close()
+    outcome = box["outcome"]
+    assert outcome.status is Status.WARN and "OAS091" in {f.rule_id for f in outcome.findings}
