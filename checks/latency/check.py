@@ -3,6 +3,7 @@ locust (launcher.py → loadgen.py), then judge the saved result (judge.py, pure
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
@@ -17,6 +18,7 @@ from checks.latency.launcher import LoadFailed, run_load
 # start-up (about a second each, more for every worker on a busy machine) and writing the result.
 STARTUP_S = 10.0
 PER_WORKER_S = 4.0
+REMOTE_CONNECT_S = 30.0
 
 
 class LatencyCheck:
@@ -38,7 +40,7 @@ class LatencyCheck:
             "mode": run.mode, "host": base_url, "headers": _client_headers(ctx), "read_only": ctx.read_only,
             "rate": run.rate, "duration": run.duration, "warmup": run.warmup, "workers": run.workers,
             "request_timeout": config.request_timeout, "connect_timeout": config.connect_timeout,
-            "max_in_flight": config.max_in_flight, "late_ms": config.late_ms, "seed": ctx.seed,
+            "max_in_flight": config.max_in_flight, "late_ms": config.late_ms,
             "master_port": config.master_port, "master_bind": config.master_bind,
             "remote_workers": config.remote_workers if run.mode == "open" else 0,
             "locust_users": config.locust_users,
@@ -54,7 +56,13 @@ class LatencyCheck:
             run.excluded = planned.excluded
             run.probes = [{"endpoint": t.name, "request": t.path, "probe": t.probe} for t in planned.targets]
             job["targets"] = [t.to_job() for t in planned.targets]
-        budget = run.warmup + run.duration + config.request_timeout + STARTUP_S + PER_WORKER_S * run.workers
+        # Workers have this long to connect to the master: start-up for local ones, longer for remote
+        # machines (started by hand); the wall-time cap of the whole load includes it.
+        remote = config.remote_workers if run.mode == "open" else 0
+        job["worker_connect_s"] = PER_WORKER_S * run.workers + (REMOTE_CONNECT_S if remote else 5.0)
+        budget = run.warmup + run.duration + config.request_timeout + STARTUP_S
+        if run.workers or remote:
+            budget += job["worker_connect_s"]
         if ctx.should_stop():
             raise CheckError("stopped before the load started")
         ctx.progress(f"{run.mode} load: {run.rate:g} req/s for {run.duration:g} s after {run.warmup:g} s warm-up")
@@ -123,8 +131,6 @@ def _resolve(ctx: AuditContext, config: LatencyConfig, base_url: str) -> tuple[R
         duration = float(int(spare))
     mode = config.mode
     if locustfile is not None:
-        from pathlib import Path
-
         path = Path(locustfile)
         if not path.is_file():
             raise CheckError(f"locustfile {path} not found")

@@ -32,7 +32,7 @@ from checks.latency import hist
 from checks.latency.locustfile import (PLAN_MESSAGE, RESULT_MESSAGE, ClosedModelUser, OpenModelUser, Recorder,
                                        State, configure)
 
-WORKER_CONNECT_S = 30.0   # how long the master waits for its local workers to report ready
+WORKER_CONNECT_S = 30.0   # default wait for the workers to report ready (the job may say otherwise)
 POLL_S = 0.05
 
 
@@ -135,7 +135,8 @@ def run_distributed(job: dict[str, Any], result: dict[str, Any]) -> None:
                                str(master.server.port)], stdin=subprocess.DEVNULL)
              for _ in range(local)]
     try:
-        end = time.monotonic() + WORKER_CONNECT_S
+        connect_s = float(job.get("worker_connect_s") or WORKER_CONNECT_S)
+        end = time.monotonic() + connect_s
         while len(master.clients.ready) < workers and time.monotonic() < end and not State.stop.is_set():
             gevent.sleep(POLL_S)
             if any(p.poll() is not None for p in procs) and not State.stop.is_set():
@@ -144,7 +145,7 @@ def run_distributed(job: dict[str, Any], result: dict[str, Any]) -> None:
             return
         if len(master.clients.ready) < workers:
             raise RuntimeError(f"only {len(master.clients.ready)} of {workers} locust workers connected "
-                               f"within {WORKER_CONNECT_S:.0f} s")
+                               f"within {connect_s:.0f} s")
         t0_epoch = time.time() + 0.5
         for index, client_id in enumerate(sorted(c.id for c in master.clients.ready)):
             master.send_message(PLAN_MESSAGE, {"job": job, "index": index, "count": workers,

@@ -71,7 +71,6 @@ class Recorder:
         self.done_series: dict[int, int] = {}                 # completions by second of finish time
         self.scheduled = self.sent = self.late = self.dropped = self.unfinished = 0
         self.window_start: float | None = None
-        self.window_end: float | None = None
         self.cpu_start = cpu_seconds()
         self.wall_start = time.monotonic()
         self.cpu_s: float | None = None
