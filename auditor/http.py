@@ -90,6 +90,7 @@ class HttpClient:
         self.base_url = (base_url or "").rstrip("/")
         self.read_only = read_only
         self.max_bytes = max_bytes
+        self._supplied = dict(headers or {})  # as the user wrote them (names keep their case)
         self._supplied_headers = {name.lower() for name in headers or {}}
         self._client = httpx.Client(
             base_url=self.base_url,
@@ -99,6 +100,11 @@ class HttpClient:
             max_redirects=max_redirects,
             trust_env=False,  # never route audit traffic through a proxy from the environment
         )
+
+    def supplied_headers(self) -> dict[str, str]:
+        """The headers the user supplied (--header / config), names as written: for a tool that must
+        send its own requests (schemathesis, locust). They are secrets: never log or report them."""
+        return dict(self._supplied)
 
     def request(self, method: str, url: str, *, auth: bool = True, **kwargs: Any) -> HttpResponse:
         """Send one request. ``auth=False`` drops the user's supplied headers (anonymous probe)."""

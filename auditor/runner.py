@@ -25,7 +25,6 @@ from auditor.gate import check_status, exit_code, verdict
 from auditor.http import HttpClient, RequestFailed, UnsafeRequest
 from auditor.interface import AuditContext, Check, CheckConfig, CheckError, CheckSkipped, Safety, Target
 from auditor.model import CheckResult, Outcome, Report, Status
-from auditor.redact import Redactor
 from auditor.service import ServiceProcess
 from auditor.ui import ConsoleUI
 

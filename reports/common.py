@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from auditor.model import (OUTLINE, VERDICT_WORDS, CheckResult, Finding, Report, Section, Severity, Status,
-                           Verdict)
+from auditor.model import VERDICT_WORDS  # noqa: F401 — re-exported: the renderers take their words from here
+from auditor.model import OUTLINE, CheckResult, Finding, Report, Section, Severity, Status, Verdict
 
 # Relative link base of the check catalogue (one file per check, one anchor per rule id).
 CATALOGUE_BASE = "docs/checks/"

@@ -29,16 +29,9 @@ class Plan:
 
 def credentials(http: HttpClient) -> dict[str, str]:
     """The headers the user supplied (--header / config): they go to schemathesis and nowhere else.
-
-    HttpClient has no public accessor for them yet (see the report to the lead); read them defensively."""
-    supplied = getattr(http, "_supplied_headers", set())
-    client = getattr(http, "_client", None)
-    headers = getattr(client, "headers", None)
-    # .raw keeps the names as the user wrote them: schemathesis' auth probes remove "Authorization"
-    # case-sensitively, so a lower-cased name would survive the "without credentials" probe.
-    raw = getattr(headers, "raw", [])
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in raw
-            if name.decode("latin-1").lower() in supplied}
+    Names keep their case: schemathesis' auth probes remove "Authorization" case-sensitively, so a
+    lower-cased name would survive the "without credentials" probe."""
+    return http.supplied_headers()
 
 
 def plan(ctx: AuditContext, config: OpenApiConfig, document: dict[str, Any], source_url: str | None,
