@@ -184,3 +184,22 @@ def test_master_cpu_is_listed_with_the_workers():
     outcome = judge(result, LatencyConfig(), RUN)
     assert [p["process"] for p in outcome.metrics["generator_processes"]] == ["worker 0", "worker 1", "master"]
     assert outcome.metrics["requests"] == 100
+
+
+def test_flags_win_over_config_and_hard_ceilings_win_over_both(tmp_path):
+    from checks.latency.check import _resolve
+    from tests.conftest import check_context
+
+    config = LatencyConfig(rate=10, duration=2)
+    ctx = check_context("http://127.0.0.1:9", config, tmp_path, seconds=600,
+                        settings={"load_rate": 99_999, "load_duration": 9_999, "load_workers": 99})
+    run, _ = _resolve(ctx, config, "http://127.0.0.1:9")
+    assert (run.rate, run.duration, run.workers) == (2000, 300, 16)
+    assert len(run.capped) == 3
+    plain, _ = _resolve(check_context("http://127.0.0.1:9", config, tmp_path, settings={"load_rate": None}),
+                        config, "http://127.0.0.1:9")
+    assert (plain.rate, plain.duration, plain.capped) == (10, 2, [])
+    # Never plan a run the deadline would cut.
+    short, _ = _resolve(check_context("http://127.0.0.1:9", config, tmp_path, seconds=40,
+                                      settings={"load_duration": 60}), config, "http://127.0.0.1:9")
+    assert short.duration < 40 and any("deadline" in c for c in short.capped)
