@@ -29,6 +29,13 @@ SPEC_PATHS = (
 )
 
 
+# A YAML alias bomb loads as a small graph that expands exponentially on every walk; a 20 MB JSON
+# document has about a million nodes. Past this many nodes (or this depth: every walker recurses) the
+# document is refused before any check walks it.
+MAX_NODES = 3_000_000
+MAX_DEPTH = 200
+
+
 class SpecError(Exception):
     """The spec given with --spec could not be read or parsed (one-line message)."""
 
@@ -77,6 +84,8 @@ class Artifacts:
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise SpecError(f"cannot read spec {path}: {exc.strerror or exc}") from exc
+            except UnicodeDecodeError:
+                raise SpecError(f"spec {path} is not UTF-8 text") from None
             return LoadedSpec(parse_spec(text, str(path)), str(path))
         if not self._http.base_url:
             raise SpecError("no --spec given and no --url to discover one on")
@@ -97,6 +106,11 @@ class Artifacts:
             if required:
                 raise SpecError(f"cannot fetch spec: {response.describe()}")
             return None
+        if response.truncated:
+            # Parsing a cut document would be slow and wrong; a spec endpoint that answers 200 with more
+            # than the cap is reported, not skipped, so discovery never silently misses a real spec.
+            raise SpecError(f"spec at {response.url} is larger than {self._http.max_bytes:,} bytes "
+                            "(raise [tool.auditor.http] max_bytes, or pass --spec FILE)")
         try:
             return LoadedSpec(parse_spec(response.text, response.url), response.url)
         except SpecError:
@@ -105,15 +119,43 @@ class Artifacts:
             return None
 
 
+# libyaml's loader where PyYAML was built with it: several times faster on large documents.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_spec(text: str, source: str) -> dict[str, Any]:
-    """JSON or YAML into a dict that at least looks like OpenAPI/Swagger."""
+    """JSON or YAML into a dict that at least looks like OpenAPI/Swagger and is small enough to walk."""
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise SpecError(f"spec {source} nests too deeply to parse") from None
     except ValueError:
         try:
-            document = yaml.safe_load(text)
+            document = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 — a safe loader
+        except RecursionError:
+            raise SpecError(f"spec {source} nests too deeply to parse") from None
         except yaml.YAMLError as exc:
             raise SpecError(f"spec {source} is neither JSON nor YAML: {str(exc).splitlines()[0]}") from exc
     if not isinstance(document, dict) or not ({"openapi", "swagger"} & document.keys()):
         raise SpecError(f"spec {source} is not an OpenAPI or Swagger document")
+    if count_nodes(document) > MAX_NODES:
+        raise SpecError(f"spec {source} expands to more than {MAX_NODES:,} nodes or nests deeper than "
+                        f"{MAX_DEPTH} levels (huge document or YAML alias bomb); refusing to analyse it")
     return document
+
+
+def count_nodes(document: Any, limit: int = MAX_NODES) -> int:
+    """Nodes of the document as every walker sees it (aliases counted each time), stopping past
+    ``limit``; a document nested deeper than MAX_DEPTH counts as over the limit."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > limit or depth > MAX_DEPTH:
+            return limit + 1
+        if isinstance(node, dict):
+            stack.extend((value, depth + 1) for value in node.values())
+        elif isinstance(node, list):
+            stack.extend((value, depth + 1) for value in node)
+    return count

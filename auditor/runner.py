@@ -133,6 +133,10 @@ def _preflight(http: HttpClient, url: str) -> None:
         raise TargetUnreachable(f"target {url} is unreachable: {str(exc).split(': ', 1)[-1]}") from None
 
 
+class UnusableInput(Exception):
+    """An input the user named (e.g. --spec) cannot be used: the check that needs it ends in error."""
+
+
 STOP_GRACE_S = 5.0  # how long a stopped check may take to clean up (kill its load, restore settings)
 INTERRUPTED = "interrupted (Ctrl-C) before it finished"
 
@@ -150,6 +154,9 @@ def _unmet_need(cls: type[Check], target: Target, artifacts: Artifacts, settings
         if need == "database" and not target.db_url:
             return "no database (give --db-url)"
         if need == "spec" and artifacts.spec is None:
+            if target.spec:
+                # The user named a document that cannot be used: the audit is not trusted (error, not skip).
+                raise UnusableInput(f"--spec {target.spec}: {artifacts.spec_problem}")
             return f"no OpenAPI document: {artifacts.spec_problem}"
     if cls.safety is Safety.LOAD and target.url and not is_loopback(target.url) \
             and not settings.safety.allow_remote_load:
@@ -161,7 +168,10 @@ def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: 
              artifacts: Artifacts, read_only: bool, tmp: Path, ui: ConsoleUI,
              earlier: dict[str, CheckResult]) -> CheckResult:
     began = time.monotonic()
-    unmet = _unmet_need(cls, target, artifacts, settings)
+    try:
+        unmet = _unmet_need(cls, target, artifacts, settings)
+    except UnusableInput as exc:
+        return _with_time(_not_run(cls, str(exc)), time.monotonic() - began)
     if unmet:
         return _not_run(cls, unmet, Status.SKIPPED)
     check_tmp = tmp / cls.id

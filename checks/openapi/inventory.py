@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.artifacts import SpecError, parse_spec
+from auditor.artifacts import MAX_NODES, SpecError, count_nodes, parse_spec
 from auditor.interface import CheckError
 from auditor.operations import Operation, operations
 
-from checks.openapi.spec import MAX_NODES, count_nodes, strip_external_refs
+from checks.openapi.spec import strip_external_refs
 
 MAX_BASELINE_BYTES = 50 * 1024 * 1024
 MAX_SCHEMA_DEPTH = 8

@@ -19,14 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.artifacts import SpecError, parse_spec
+from auditor.artifacts import MAX_DEPTH, MAX_NODES, SpecError, count_nodes, parse_spec
 from auditor.http import HttpClient, RequestFailed
 from auditor.interface import AuditContext, CheckError, CheckSkipped
 
-# A YAML alias bomb loads as a small graph that expands exponentially on every walk; a 20 MB JSON
-# document has about a million nodes. Past this many nodes the document is refused, before any walk.
-MAX_NODES = 3_000_000
-MAX_DEPTH = 200          # real documents nest a few dozen levels
 # Docs pages that link to the document (Swagger UI, ReDoc, RapiDoc, Scalar).
 DOCS_PAGES = ("/docs", "/redoc", "/swagger-ui.html", "/swagger-ui/index.html", "/api/docs")
 _LINK_PATTERNS = (
@@ -119,24 +115,6 @@ def discover_from_docs_page(http: HttpClient) -> tuple[dict[str, Any], str] | No
                 except (RequestFailed, SpecError):
                     continue
     return None
-
-
-def count_nodes(document: Any, limit: int = MAX_NODES) -> int:
-    """Nodes of the document as every walker sees it (aliases counted each time): stops past ``limit``.
-    A document nested deeper than MAX_DEPTH counts as over the limit: the walkers (ours, the validator's,
-    schemathesis') recurse and would hit Python's recursion limit."""
-    count = 0
-    stack: list[tuple[Any, int]] = [(document, 0)]
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        if count > limit or depth > MAX_DEPTH:
-            return limit + 1
-        if isinstance(node, dict):
-            stack.extend((value, depth + 1) for value in node.values())
-        elif isinstance(node, list):
-            stack.extend((value, depth + 1) for value in node)
-    return count
 
 
 def strip_external_refs(document: Any) -> tuple[Any, list[str]]:

@@ -43,7 +43,7 @@ def test_unusable_spec_file_is_a_one_line_error(tmp_path, content, message):
 def test_binary_spec_file_is_a_one_line_error(tmp_path):
     path = tmp_path / "spec.json"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 100)
-    with pytest.raises(CheckError, match="cannot read spec") as caught:
+    with pytest.raises(CheckError, match="is not UTF-8 text") as caught:
         run_check(None, tmp_path, spec=str(path))
     assert "\n" not in str(caught.value)
 
