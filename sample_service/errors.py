@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -53,19 +53,19 @@ class ApiError(Exception):
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
+    exc = cast(ApiError, exc)  # registered for ApiError only
     details = [{"loc": exc.loc, "msg": exc.message, "type": exc.code}] if exc.loc else None
     return JSONResponse(error_body(exc.status, exc.message, exc.code, details), status_code=exc.status)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    exc = cast(StarletteHTTPException, exc)  # registered for StarletteHTTPException only
     return JSONResponse(error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code,
                         headers=getattr(exc, "headers", None))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    exc = cast(RequestValidationError, exc)  # registered for RequestValidationError only
     # Echo where and what, never the offending input (it may be a password).
     details = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
                for e in exc.errors()]

@@ -10,6 +10,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sample_service.models import Role
 
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes for DateTime(timezone=True) columns; they hold UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
+
 INT32_MAX = 2_147_483_647
 
 
@@ -65,7 +73,8 @@ class HealthResponse(BaseModel):
 
 class Token(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.e30.signature", "token_type": "bearer",
+        {"access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.e30.signature",  # pragma: allowlist secret
+         "token_type": "bearer",
          "expires_in": 3600}]})
 
     access_token: str = Field(description="JWT (HS256) to send as `Authorization: Bearer <token>`.")
@@ -77,7 +86,8 @@ class TokenRequest(BaseModel):
     """OAuth2 password grant (form-encoded)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"grant_type": "password", "username": "alice@example.com", "password": "alice-password"}]})
+        {"grant_type": "password", "username": "alice@example.com",
+         "password": "alice-password"}]})  # pragma: allowlist secret (the seeded demo user)
 
     grant_type: Literal["password"] | None = Field(None, description="OAuth2 grant type; only `password`.")
     username: Text(254, 1, description="The user's email address.")
@@ -193,7 +203,7 @@ class OrderOut(BaseModel):
     user_id: int = Field(description="Who placed it.")
     status: str = Field(description="Order status.")
     total_cents: int = Field(description="Sum of the lines in cents.")
-    created_at: dt.datetime = Field(description="When the order was placed.")
+    created_at: UtcDateTime = Field(description="When the order was placed.")
     items: list[OrderItemOut] = Field(description="Order lines.")
 
 

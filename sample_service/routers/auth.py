@@ -24,9 +24,10 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 def issue_token(form: Annotated[TokenRequest, Form()], request: Request, response: Response,
                 session: SessionDep, settings: SettingsDep) -> Token:
     user = session.scalars(select(User).where(User.email == form.username.strip().lower())).first()
-    if not request.app.state.password_checker.check(form.password, user.password_hash if user else None):
+    # The checker spends a bcrypt round even for an unknown user (no timing oracle); it is False then.
+    if not request.app.state.password_checker.check(form.password, user.password_hash if user else None) \
+            or user is None:
         raise unauthorized("Incorrect email or password")
-    assert user is not None
     response.headers["Cache-Control"] = "no-store"  # tokens must not sit in caches (RFC 6749 5.1)
     token = create_access_token(user.id, user.role.value, settings.secret_key, settings.access_token_ttl_seconds)
     return Token(access_token=token, token_type="bearer", expires_in=settings.access_token_ttl_seconds)

@@ -24,8 +24,8 @@ from sample_service.seed import seed
 from sample_service.settings import Settings
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
-PASSWORDS = {"admin@example.com": "admin-password", "alice@example.com": "alice-password",
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"  # pragma: allowlist secret
+PASSWORDS = {"admin@example.com": "admin-password", "alice@example.com": "alice-password",  # pragma: allowlist secret
              "bob@example.com": "bob-password"}
 
 
