@@ -7,7 +7,8 @@ the template engine, truncated here, and never used as a URL.
 
 Custom per-check content: if ``reports/templates/checks/<check id>.html.j2`` exists it is included
 under that check's metrics with ``check`` (the CheckResult), ``metrics`` and ``svg`` (reports.svg) in the
-context, e.g. ``{{ svg.bar_chart(labels, values, budget=100, unit="ms") }}``.
+context, e.g. ``{{ svg.bar_chart(labels, values, budget=100, unit="ms") }}``. Metric keys it draws
+itself are declared at its top, ``{% set renders = ["checklist"] %}``, and left out of the generic block.
 """
 
 from __future__ import annotations
@@ -198,10 +199,13 @@ class HtmlRenderer:
         for check in checks:
             if check.status == Status.SKIPPED:
                 continue
-            method, scalars, tables, dicts = metric_parts(check.metrics)
+            template = self._custom_template(check.id)
+            shown_by_template = self._rendered_by(template) if template else frozenset()
+            method, scalars, tables, dicts = metric_parts(
+                {k: v for k, v in check.metrics.items() if k not in shown_by_template})
             view.checks.append(CheckView(check=check, method=method, scalars=scalars, tables=tables,
                                          dicts=dicts, findings=common.sort_findings(check.findings),
-                                         custom_template=self._custom_template(check.id)))
+                                         custom_template=template))
         return view
 
     def _custom_template(self, check_id: str) -> str | None:
@@ -213,6 +217,23 @@ class HtmlRenderer:
         except TemplateNotFound:
             return None
         return name
+
+    def _rendered_by(self, template: str) -> frozenset[str]:
+        """The metric keys a per-check template draws itself, declared at its top level as
+        ``{% set renders = ["checklist", ...] %}``; the generic metrics block leaves them out. Read from
+        the template's syntax tree: rendering its module would need a check's metrics."""
+        from jinja2 import nodes
+
+        assert self.env.loader is not None
+        source = self.env.loader.get_source(self.env, template)[0]
+        for node in self.env.parse(source).body:
+            if isinstance(node, nodes.Assign) and isinstance(node.target, nodes.Name) \
+                    and node.target.name == "renders":
+                try:
+                    return frozenset(str(key) for key in node.node.as_const())
+                except (nodes.Impossible, TypeError):
+                    return frozenset()
+        return frozenset()
 
     @staticmethod
     def _overview_chart(report: Report, sections: list[SectionView]) -> Any:

@@ -186,3 +186,15 @@ def test_custom_check_template_hook(report):
 
 def test_rendering_is_deterministic(report):
     assert HtmlRenderer().render(report) == HtmlRenderer().render(report)
+
+
+def test_metrics_a_check_template_draws_are_not_repeated_in_the_generic_block():
+    checklist = [{"item": "Dockerfile-present-marker", "status": "pass", "detail": "Dockerfile", "rules": []}]
+    check = CheckResult(id="deployment", title="Deployment checklist", section=Section.DEPLOYMENT,
+                        status=Status.PASS, summary="1 item", metrics={"checklist": checklist, "dockerfiles": 1})
+    report = Report(tool={"name": "backend-auditor", "version": "0"}, target={"url": None, "spec": None, "repo": "."},
+                    started_at="2026-01-01T00:00:00+00:00", duration_s=1.0, verdict=Verdict.PASS, checks=[check],
+                    gate={"fail_on": "high", "exit_code": 0})
+    page = HtmlRenderer().render(report)
+    assert page.count("Dockerfile-present-marker") == 1     # the template's table only
+    assert "dockerfiles" in page                           # undeclared keys still in the generic block
