@@ -11,7 +11,7 @@ from packaging.version import Version
 from auditor.model import Severity
 
 from checks.dependencies import osv
-from checks.dependencies.severity import cvss3_base_score, from_score, rate
+from checks.dependencies.severity import cvss_base_score, from_score, rate
 from tests.checks.dependencies_helpers import OSV_DIR
 
 
@@ -156,10 +156,11 @@ def test_load_rejects_a_file_path(tmp_path):
     ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8), ("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", 6.1),
     ("CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N", 5.9), ("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H", 9.9),
     ("CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:N/I:N/A:N", 0.0), ("CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N", 1.8),
-    ("CVSS:3.1/AV:N/AC:L", None), ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", None),
+    ("CVSS:3.1/AV:N/AC:L", None), ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 9.3),
+    ("AV:N/AC:L/Au:N/C:P/I:P/A:P", 7.5), ("CVSS:4.0/AV:N", None), ("not a vector", None),
 ])
-def test_cvss3_base_scores_match_the_specification_calculator(vector, score):
-    assert cvss3_base_score(vector) == score
+def test_cvss_base_scores_match_the_specification_calculator(vector, score):
+    assert cvss_base_score(vector) == score
 
 
 def test_rating_prefers_cvss_then_the_database_word():
