@@ -5,6 +5,7 @@ Errors are one line on stderr and exit code 2; a traceback only with --verbose. 
 """
 
 import inspect
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -198,9 +199,16 @@ def _fail(ui: ConsoleUI, exc: BaseException) -> NoReturn:
     raise typer.Exit(EXIT_UNTRUSTED)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry: usage errors also exit 2 (click's default), and nothing escapes as a
     traceback unless --verbose."""
+    # SIGTERM (CI cancelling a job, `kill`) is handled like Ctrl-C: the load stops, the service the audit
+    # started is stopped and the report of what was measured is still written.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app()
     except KeyboardInterrupt:

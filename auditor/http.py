@@ -90,6 +90,7 @@ class HttpClient:
         self.base_url = (base_url or "").rstrip("/")
         self.read_only = read_only
         self.max_bytes = max_bytes
+        self.user_agent = user_agent
         self._supplied = dict(headers or {})  # as the user wrote them (names keep their case)
         self._supplied_headers = {name.lower() for name in headers or {}}
         self._client = httpx.Client(

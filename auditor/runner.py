@@ -100,8 +100,10 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
                     try:
                         result = _run_one(cls, configs[cls.id], settings, target, http, artifacts,
                                           read_only, Path(tmp), ui, {r.id: r for r in results})
-                    except KeyboardInterrupt:
+                    except KeyboardInterrupt as exc:
                         # Stop at once, but keep what was measured: the report is still written.
+                        if isinstance(exc, Interrupted):
+                            results.append(exc.result)
                         results.extend(_not_run(c, INTERRUPTED) for c in selected[len(results):])
                         ui.error("interrupted: writing the report of what was measured")
                         break
@@ -133,12 +135,20 @@ def _preflight(http: HttpClient, url: str) -> None:
         raise TargetUnreachable(f"target {url} is unreachable: {str(exc).split(': ', 1)[-1]}") from None
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a check that still returned what it had measured (kept in the report)."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__()
+        self.result = result
+
+
 class UnusableInput(Exception):
     """An input the user named (e.g. --spec) cannot be used: the check that needs it ends in error."""
 
 
 STOP_GRACE_S = 5.0  # how long a stopped check may take to clean up (kill its load, restore settings)
-INTERRUPTED = "interrupted (Ctrl-C) before it finished"
+INTERRUPTED = "interrupted (Ctrl-C or SIGTERM) before it finished"
 
 
 def _not_run(cls: type[Check], summary: str, status: Status = Status.ERROR) -> CheckResult:
@@ -181,6 +191,9 @@ def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: 
                        progress=lambda message: ui.debug(f"{cls.id}: {message}"),
                        settings=settings.model_dump(exclude={"headers", "check_sections"}), earlier=earlier)
     box: dict[str, Any] = {}
+    # Completion is an Event, not Thread.join/is_alive: on CPython 3.11 a join interrupted by Ctrl-C
+    # can leave is_alive() False while the thread still runs.
+    done = threading.Event()
 
     def target_fn() -> None:
         try:
@@ -188,20 +201,29 @@ def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: 
         except BaseException as exc:  # noqa: BLE001 — isolation: any failure is this check's "error"
             box["exc"] = exc
             box["tb"] = traceback.format_exc()
+        finally:
+            done.set()
 
     worker = threading.Thread(target=target_fn, name=f"check-{cls.id}", daemon=True)
     with ui.working(f"running {cls.id}"):
         worker.start()
         try:
-            worker.join(settings.check_timeout)
+            done.wait(settings.check_timeout)
         except KeyboardInterrupt:
             ctx.stop.set()  # let the check end its load / restore settings before the report is written
-            worker.join(STOP_GRACE_S)
+            done.wait(STOP_GRACE_S)
+            outcome = box.get("outcome")
+            if done.is_set() and isinstance(outcome, Outcome):
+                # It stopped in time with what it measured: keep that, as an untrusted (error) result.
+                partial = _result_of(cls, outcome, settings, time.monotonic() - began)
+                partial.status = Status.ERROR
+                partial.summary = f"{partial.summary} (interrupted)"
+                raise Interrupted(partial) from None
             raise
-        timed_out = worker.is_alive()
+        timed_out = not done.is_set()
         if timed_out:
             ctx.stop.set()
-            worker.join(STOP_GRACE_S)
+            done.wait(STOP_GRACE_S)
     elapsed = time.monotonic() - began
     if timed_out:
         # A thread cannot be killed; it is a daemon, so it dies with the process. Its result is dropped.
@@ -212,6 +234,10 @@ def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: 
     outcome = box.get("outcome")
     if not isinstance(outcome, Outcome):
         return _with_time(_not_run(cls, f"check returned {type(outcome).__name__}, not an Outcome"), elapsed)
+    return _result_of(cls, outcome, settings, elapsed)
+
+
+def _result_of(cls: type[Check], outcome: Outcome, settings: Settings, elapsed: float) -> CheckResult:
     return CheckResult(id=cls.id, title=cls.title, section=cls.section,
                        status=check_status(outcome.findings, settings.fail_on, outcome.status),
                        summary=outcome.summary, duration_s=elapsed, metrics=outcome.metrics,

@@ -7,7 +7,9 @@ import textwrap
 from pathlib import Path
 
 PLUGIN_SOURCE = textwrap.dedent('''
+    import os
     import time
+    from pathlib import Path
 
     from auditor.interface import CheckConfig, CheckError, Safety
     from auditor.model import Finding, Outcome, Section, Severity
@@ -44,6 +46,15 @@ PLUGIN_SOURCE = textwrap.dedent('''
 
         def run(self, ctx):
             time.sleep(30)
+
+
+    class Stopper(_Base):
+        id, title = "stopper", "Measures until the audit is stopped, then returns what it has"
+
+        def run(self, ctx):
+            Path(os.environ["STOPPER_MARK"]).write_text("started")
+            ctx.stop.wait(60)
+            return Outcome(summary="measured 3 ticks", metrics={"ticks": 3})
 
 
     class Writer(_Base):
@@ -84,7 +95,7 @@ def install_test_plugins(root: Path) -> Path:
     dist.mkdir(exist_ok=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: audit-test-plugins\nVersion: 0.0\n")
     names = ["crashy:Crashy", "echoer:Echoer", "sleepy:Sleepy", "writer:Writer", "failer:Failer",
-             "repoonly:RepoOnly"]
+             "repoonly:RepoOnly", "stopper:Stopper"]
     entries = "\n".join(f"{n.split(':')[0]} = audit_test_plugins:{n.split(':')[1]}" for n in names)
     (dist / "entry_points.txt").write_text(f"[auditor.checks]\n{entries}\n")
     return root

@@ -144,12 +144,6 @@ def _resolve(ctx: AuditContext, config: LatencyConfig, base_url: str) -> tuple[R
 
 
 def _client_headers(ctx: AuditContext) -> dict[str, str]:
-    """The audit's own request headers (User-Agent, --header credentials) for the load traffic.
+    """The audit's own request headers for the load traffic: its User-Agent and the --header credentials."""
+    return {"User-Agent": ctx.http.user_agent, **ctx.http.supplied_headers()}
 
-    HttpClient has no public accessor for them yet (asked of the lead); read the httpx client's."""
-    client = getattr(ctx.http, "_client", None)
-    headers = getattr(client, "headers", None)
-    if headers is None:
-        return {}
-    skip = {"accept-encoding", "connection", "accept", "host"}
-    return {k: v for k, v in headers.items() if k.lower() not in skip}

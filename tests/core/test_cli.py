@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import sys
 
 import pytest
@@ -183,3 +184,28 @@ def test_service_dying_under_serve_is_exit_2_with_its_last_lines(tmp_path):
     assert context == ["    cannot connect to database"]
     assert "Traceback" not in proc.stderr
     assert (out / "service.log").read_text() == "cannot connect to database\n"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_keeps_what_was_measured_and_stops_the_service(tmp_path, plugin_env, signum):
+    import subprocess
+    import time
+
+    out, mark = tmp_path / "out", tmp_path / "started"
+    env = {**os.environ, **plugin_env, "STOPPER_MARK": str(mark), "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", "run", "--serve",
+                             f"{sys.executable} -m http.server --bind 127.0.0.1 {{port}}", "--checks", "stopper",
+                             "--output-dir", str(out), "--format", "json"],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not mark.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert mark.exists(), proc.communicate()
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "Traceback" not in stderr
+    report = json.loads((out / "report.json").read_text())
+    (check,) = report["checks"]
+    assert check["status"] == "error"
+    assert check["summary"] == "measured 3 ticks (interrupted)" and check["metrics"] == {"ticks": 3}
+    assert report["service"]["exit_code"] is not None  # the served process was stopped, not left behind
