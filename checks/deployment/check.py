@@ -71,7 +71,12 @@ class DeploymentCheck:
         findings: list[Finding] = [f for item in rows for f in item.findings]
         truncated_note = (" (the repository walk stopped at its bound: some files were not looked at)"
                           if files.truncated else "")
-        summary = (f"{len(rows)} items: {tally['pass']} pass, {tally['warn']} warn, {tally['fail']} fail, "
+        # The health/metrics item mirrors the health check, whose findings stay there: say so, so that
+        # "1 fail" beside a passing deployment status does not read as a contradiction.
+        mirrored = items["health_metrics"].status in (checklist.FAIL, checklist.WARN) \
+            and not items["health_metrics"].findings
+        summary = (f"{len(rows)} items: {tally['pass']} pass, {tally['warn']} warn, {tally['fail']} fail"
+                   f"{' (health/metrics: see the health check)' if mirrored else ''}, "
                    f"{tally['not checked']} not checked{truncated_note}")
         if measured and not measured.problem:
             summary += f"; graceful shutdown measured ({items['graceful_shutdown'].status})"
