@@ -3,20 +3,10 @@ docs/checks/coverage.md mirrors it (a test keeps them in step). Rule ids are sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from auditor.model import Finding, Severity, fingerprint
+from auditor.catalogue import Catalogue, Rule
+from auditor.model import Severity
 
 DOCS = "docs/checks/coverage.md"
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    severity: Severity
-    remediation: str
 
 
 _RULES = (
@@ -45,14 +35,6 @@ _RULES = (
          "\"never\" to let the audit run the tests."),
 )
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
-
-
-def make_finding(rule_id: str, message: str, location: dict[str, Any] | None = None, *, evidence: str = "",
-                 severity: Severity | None = None, key: str = "") -> Finding:
-    rule = RULES[rule_id]
-    location = location or {}
-    return Finding(rule_id=rule.id, severity=severity or rule.severity, title=rule.title, message=message,
-                   location=location, evidence=evidence,
-                   remediation=f"{rule.remediation} (See {DOCS}#{rule.id.lower()}.)",
-                   fingerprint=fingerprint(rule.id, location, key))
+CATALOGUE: Catalogue[Rule] = Catalogue(DOCS, _RULES)
+RULES: dict[str, Rule] = CATALOGUE.rules
+make_finding = CATALOGUE.finding

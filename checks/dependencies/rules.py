@@ -6,20 +6,10 @@ Rule ids are stable: never renumber, only add.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from auditor.model import Finding, Severity, fingerprint
+from auditor.catalogue import Catalogue, Rule
+from auditor.model import Severity
 
 DOCS = "docs/checks/dependencies.md"
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    severity: Severity
-    remediation: str
 
 
 _RULES = (
@@ -55,24 +45,6 @@ _RULES = (
          "an id and affected[].package.{ecosystem,name}."),
 )
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
-
-
-def make_finding(rule_id: str, message: str, location: dict[str, Any], *, evidence: str = "",
-                 severity: Severity | None = None, title: str | None = None, key: str = "",
-                 stable_location: dict[str, Any] | None = None) -> Finding:
-    """A Finding for ``rule_id`` with the catalogue's title, severity and remediation.
-
-    The fingerprint comes from ``stable_location`` (default ``location``) and ``key``: a vulnerable
-    package keeps its fingerprint when lines move or the pin changes to another vulnerable version."""
-    rule = RULES[rule_id]
-    return Finding(
-        rule_id=rule.id,
-        severity=severity or rule.severity,
-        title=title or rule.title,
-        message=message,
-        location=location,
-        evidence=evidence,
-        remediation=f"{rule.remediation} (See {DOCS}#{rule.id.lower()}.)",
-        fingerprint=fingerprint(rule.id, stable_location if stable_location is not None else location, key),
-    )
+CATALOGUE: Catalogue[Rule] = Catalogue(DOCS, _RULES)
+RULES: dict[str, Rule] = CATALOGUE.rules
+make_finding = CATALOGUE.finding

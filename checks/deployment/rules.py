@@ -6,20 +6,10 @@ Rule ids are stable: never renumber, only add.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from auditor.model import Finding, Severity, fingerprint
+from auditor.catalogue import Catalogue, Rule
+from auditor.model import Severity
 
 DOCS = "docs/checks/deployment.md"
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    severity: Severity
-    remediation: str
 
 
 _RULES = (
@@ -112,20 +102,6 @@ _RULES = (
          ".gitlab-ci.yml, Jenkinsfile, ...) at the repository root."),
 )
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
-
-
-def make_finding(rule_id: str, message: str, location: dict[str, Any], *, evidence: str = "",
-                 severity: Severity | None = None, key: str = "") -> Finding:
-    """A Finding for ``rule_id`` with the catalogue's title, severity and remediation."""
-    rule = RULES[rule_id]
-    return Finding(
-        rule_id=rule.id,
-        severity=severity or rule.severity,
-        title=rule.title,
-        message=message,
-        location=location,
-        evidence=evidence,
-        remediation=f"{rule.remediation} (See {DOCS}#{rule.id.lower()}.)",
-        fingerprint=fingerprint(rule.id, location, key),
-    )
+CATALOGUE: Catalogue[Rule] = Catalogue(DOCS, _RULES)
+RULES: dict[str, Rule] = CATALOGUE.rules
+make_finding = CATALOGUE.finding

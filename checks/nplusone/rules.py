@@ -4,15 +4,18 @@ docs/checks/nplusone.md mirrors it (a test keeps them in step). Rule ids are sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from auditor.model import Finding, Severity, fingerprint
+from auditor.catalogue import Catalogue
+from auditor.model import Severity
 
 DOCS = "docs/checks/nplusone.md"
 
 
 @dataclass(frozen=True)
 class Rule:
+    """A catalogue rule (see auditor.catalogue) that also says what it means; its own type because
+    ``meaning`` comes before ``remediation`` in the rule list."""
+
     id: str
     title: str
     severity: Severity
@@ -57,17 +60,6 @@ _RULES = (
          "auditing."),
 )
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
-
-
-def make_finding(rule_id: str, message: str, location: dict[str, Any], *, evidence: str = "",
-                 severity: Severity | None = None, key: str = "", remediation: str | None = None,
-                 stable_location: dict[str, Any] | None = None) -> Finding:
-    """A Finding with the catalogue's title, severity and remediation; ``key`` tells findings of one rule
-    at one endpoint apart (the statement's shape), so the fingerprint stays stable across runs;
-    ``stable_location`` replaces a location that changes between runs (a base URL's port) in it."""
-    rule = RULES[rule_id]
-    return Finding(rule_id=rule.id, severity=severity or rule.severity, title=rule.title, message=message,
-                   location=location, evidence=evidence,
-                   remediation=f"{remediation or rule.remediation} (See {DOCS}#{rule.id.lower()}.)",
-                   fingerprint=fingerprint(rule.id, location if stable_location is None else stable_location, key))
+CATALOGUE: Catalogue[Rule] = Catalogue(DOCS, _RULES)
+RULES: dict[str, Rule] = CATALOGUE.rules
+make_finding = CATALOGUE.finding

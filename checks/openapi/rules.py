@@ -10,19 +10,16 @@ Rule ids are stable: never renumber, only add.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from auditor.model import Finding, Severity, fingerprint
+from auditor.catalogue import Catalogue
+from auditor.catalogue import Rule as CatalogueRule
+from auditor.model import Severity
 
 DOCS = "docs/checks/openapi.md"
 
 
 @dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    severity: Severity
-    remediation: str
+class Rule(CatalogueRule):
     # Completeness rules only: "document" (judged once) or "operation" (judged per operation).
     scope: str = ""
 
@@ -196,7 +193,8 @@ _RULES = (
          "Removing a success status breaks them outright."),
 )
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+CATALOGUE: Catalogue[Rule] = Catalogue(DOCS, _RULES)
+RULES: dict[str, Rule] = CATALOGUE.rules
 COMPLETENESS_RULES = tuple(rule for rule in _RULES if rule.scope)
 # schemathesis failure code → our rule id
 ST_RULES = {f"ST{rule.id[3:]}": rule.id for rule in _RULES if rule.title.endswith(f"(ST{rule.id[3:]})")}
@@ -206,21 +204,4 @@ def rule_for_st_code(code: str | None) -> str:
     return ST_RULES.get(code or "", "OAS199")
 
 
-def make_finding(rule_id: str, message: str, location: dict[str, Any], *, evidence: str = "",
-                 severity: Severity | None = None, title: str | None = None, key: str = "",
-                 stable_location: dict[str, Any] | None = None) -> Finding:
-    """A Finding for ``rule_id`` with the catalogue's title, severity and remediation.
-
-    ``stable_location`` is what the fingerprint is computed from when ``location`` holds something that
-    changes between runs (the port of a spec URL)."""
-    rule = RULES[rule_id]
-    return Finding(
-        rule_id=rule.id,
-        severity=severity or rule.severity,
-        title=title or rule.title,
-        message=message,
-        location=location,
-        evidence=evidence,
-        remediation=f"{rule.remediation} (See {DOCS}#{rule.id.lower()}.)",
-        fingerprint=fingerprint(rule.id, stable_location if stable_location is not None else location, key),
-    )
+make_finding = CATALOGUE.finding

@@ -7,20 +7,10 @@ its severity from bandit's severity × confidence and SEC012 from what the .env 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from auditor.model import Finding, Severity, fingerprint
+from auditor.catalogue import Catalogue, Rule
+from auditor.model import Severity
 
 DOCS = "docs/checks/security.md"
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    severity: Severity
-    remediation: str
 
 
 _RULES = (
@@ -117,25 +107,6 @@ _RULES = (
          "limiting. Confirm with the opt-in burst probe: [tool.auditor.security] rate_limit_burst = N."),
 )
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
-
-
-def make_finding(rule_id: str, message: str, location: dict[str, Any], *, evidence: str = "",
-                 severity: Severity | None = None, stable_location: dict[str, Any] | None = None,
-                 title: str | None = None, key: str = "", suppressed: bool = False) -> Finding:
-    """A Finding for ``rule_id`` with the catalogue's title, severity and remediation.
-
-    ``stable_location`` is what the fingerprint is computed from when ``location`` holds something that
-    changes between runs (a line number that moves, the base URL's port)."""
-    rule = RULES[rule_id]
-    return Finding(
-        rule_id=rule.id,
-        severity=severity or rule.severity,
-        title=title or rule.title,
-        message=message,
-        location=location,
-        evidence=evidence,
-        remediation=f"{rule.remediation} (See {DOCS}#{rule.id.lower()}.)",
-        fingerprint=fingerprint(rule.id, stable_location if stable_location is not None else location, key),
-        suppressed=suppressed,
-    )
+CATALOGUE: Catalogue[Rule] = Catalogue(DOCS, _RULES)
+RULES: dict[str, Rule] = CATALOGUE.rules
+make_finding = CATALOGUE.finding

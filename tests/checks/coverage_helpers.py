@@ -157,21 +157,3 @@ def files_in(root: Path) -> set[str]:
 
 def rule_ids(outcome: Outcome) -> list[str]:
     return sorted(f.rule_id for f in outcome.findings)
-
-
-def assert_docs_mirror(doc: Path, prefix: str, rules: dict[str, Any], config: type) -> None:
-    """docs/checks/<id>.md mirrors rules.py: every rule has an anchor, heading, severity and a row in the
-    rules table, no undocumented ids, every config key a row (shared by the coverage and migrations docs)."""
-    import re
-
-    text = doc.read_text(encoding="utf-8")
-    for rule in rules.values():
-        section = re.search(rf'<a id="{rule.id.lower()}"></a>\n### {rule.id} — (.+)\n\nSeverity: \*\*(\w+)\*\*', text)
-        assert section, f"{rule.id} has no anchored section in {doc.name}"
-        assert section.group(1) == rule.title and section.group(2) == str(rule.severity), rule.id
-        assert f"| [{rule.id}](#{rule.id.lower()}) | {rule.severity} | {rule.title} |" in text
-        assert re.fullmatch(rf"{prefix}\d{{3}}", rule.id) and rule.remediation.strip()
-    documented = set(re.findall(rf'<a id="({prefix.lower()}\d{{3}})"></a>', text))
-    assert documented == {rule_id.lower() for rule_id in rules}
-    for key in config.model_fields:
-        assert f"| `{key}` |" in text, key

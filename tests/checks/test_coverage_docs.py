@@ -4,7 +4,7 @@ from pathlib import Path
 
 from checks.coverage.config import CoverageConfig
 from checks.coverage.rules import RULES
-from tests.checks.coverage_helpers import assert_docs_mirror
+from tests.checks.catalogue_helpers import assert_docs_mirror
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "checks" / "coverage.md"
 

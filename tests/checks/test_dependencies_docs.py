@@ -1,39 +1,14 @@
 """docs/checks/dependencies.md mirrors checks/dependencies/rules.py: anchors, headings, severities,
 remediations and every config key."""
 
-from __future__ import annotations
-
-import re
 from pathlib import Path
 
 from checks.dependencies.config import DependenciesConfig
 from checks.dependencies.rules import RULES
+from tests.checks.catalogue_helpers import assert_docs_mirror
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "checks" / "dependencies.md"
 
 
-def test_every_rule_is_documented_with_anchor_heading_severity_and_fix():
-    text = DOC.read_text(encoding="utf-8")
-    for rule in RULES.values():
-        section = re.search(rf'<a id="{rule.id.lower()}"></a>\n### {rule.id} — (.+)\n\nSeverity: \*\*(\w+)\*\*',
-                            text)
-        assert section, f"{rule.id} has no anchored section in {DOC.name}"
-        assert section.group(1) == rule.title and section.group(2) == str(rule.severity), rule.id
-        assert f"| [{rule.id}](#{rule.id.lower()}) | {rule.severity} | {rule.title} |" in text
-        assert f"Fix: {rule.remediation}" in text, rule.id
-
-
-def test_no_undocumented_rule_ids_in_the_docs():
-    documented = set(re.findall(r'<a id="(dep\d{3})"></a>', DOC.read_text(encoding="utf-8")))
-    assert documented == {rule_id.lower() for rule_id in RULES}
-
-
-def test_every_config_key_is_documented():
-    text = DOC.read_text(encoding="utf-8")
-    for key in DependenciesConfig.model_fields:
-        assert f"| `{key}` |" in text, key
-
-
-def test_rule_ids_are_well_formed_and_remediations_present():
-    for rule_id, rule in RULES.items():
-        assert re.fullmatch(r"DEP\d{3}", rule_id) and rule.remediation.strip() and rule.title.strip()
+def test_docs_mirror_rules_and_config():
+    assert_docs_mirror(DOC, "DEP", RULES, DependenciesConfig, fix=True)
