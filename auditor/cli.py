@@ -179,7 +179,8 @@ def _audit(options: dict[str, Any], *, quiet: bool, verbose: bool, serve: ServeS
             serve = ServeSpec(settings.serve, env={})
         elif not (settings.url or settings.repo):
             raise ConfigError("nothing to audit: give --url, --serve or --repo")
-        ui.redactor = Redactor(list(settings.header_dict().values()) + url_passwords(settings.db_url))
+        ui.redactor = Redactor(list(settings.header_dict().values()) + url_passwords(settings.db_url)
+                               + url_passwords(settings.url) + url_passwords(settings.spec))
         renderers = load_renderers()
         check_formats(settings.format, renderers)
         prepare_output_dir(settings.output_dir)
@@ -203,6 +204,11 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _interrupted() -> NoReturn:
+    print("error: interrupted", file=sys.stderr)
+    sys.exit(EXIT_UNTRUSTED)
+
+
 def main() -> None:
     """Console-script entry: usage errors also exit 2 (click's default), and nothing escapes as a
     traceback unless --verbose."""
@@ -212,8 +218,11 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        sys.exit(EXIT_UNTRUSTED)
+        _interrupted()
+    except SystemExit as exc:
+        if exc.code == 130:  # click turns a KeyboardInterrupt outside our handlers into exit 130
+            _interrupted()
+        raise
     except Exception as exc:  # a bug in the auditor itself: still one line unless --verbose
         if "--verbose" in sys.argv or "-v" in sys.argv:
             raise

@@ -82,10 +82,11 @@ class Settings(_Strict):
 
     def header_dict(self) -> dict[str, str]:
         headers: dict[str, str] = {}
-        for raw in self.headers:
+        for number, raw in enumerate(self.headers, 1):
             name, sep, value = raw.partition(":")
             if not sep or not name.strip():
-                raise ConfigError(f"header {name.strip() or raw!r}: expected 'Name: value'")
+                # Never echo the value: a header without its colon is most likely a bare token.
+                raise ConfigError(f"header #{number}: expected 'Name: value'")
             headers[name.strip()] = value.strip()
         return headers
 

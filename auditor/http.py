@@ -100,7 +100,17 @@ class HttpClient:
             follow_redirects=True,
             max_redirects=max_redirects,
             trust_env=False,  # never route audit traffic through a proxy from the environment
+            # Runs for every request sent, redirects included: httpx itself strips only Authorization on
+            # a cross-origin redirect, so every supplied header is dropped here when the host differs.
+            event_hooks={"request": [self._keep_credentials_on_target]},
         )
+        self.timeout_s = timeout_s
+        self._origin = _origin(httpx.URL(self.base_url)) if self.base_url else None
+
+    def _keep_credentials_on_target(self, request: httpx.Request) -> None:
+        if self._origin is not None and _origin(request.url) != self._origin:
+            for name in self._supplied_headers:
+                request.headers.pop(name, None)
 
     def supplied_headers(self) -> dict[str, str]:
         """The headers the user supplied (--header / config), names as written: for a tool that must
@@ -121,7 +131,7 @@ class HttpClient:
         try:
             response = self._client.send(request, stream=True)
             try:
-                body, truncated = self._read_capped(response)
+                body, truncated = self._read_capped(response, started)
             finally:
                 response.close()
         except httpx.TooManyRedirects as exc:
@@ -143,10 +153,15 @@ class HttpClient:
     def get(self, url: str, **kwargs: Any) -> HttpResponse:
         return self.request("GET", url, **kwargs)
 
-    def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
+    def _read_capped(self, response: httpx.Response, started: float) -> tuple[bytes, bool]:
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
+            # httpx's timeout is per read: a body dripping a byte at a time would never end. The
+            # timeout is for the whole request.
+            if time.perf_counter() - started > self.timeout_s:
+                raise RequestFailed(f"{response.request.method} {response.request.url}: timed out "
+                                    f"(body still arriving after {self.timeout_s:g} s)")
             chunks.append(chunk)
             size += len(chunk)
             if size > self.max_bytes:
@@ -161,6 +176,10 @@ class HttpClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme)
 
 
 def _reason(exc: httpx.HTTPError) -> str:

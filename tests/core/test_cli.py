@@ -40,7 +40,7 @@ def test_closed_port_is_exit_2_with_one_line(tmp_path):
     (["--skip", "nosuch"], "--skip: unknown check id 'nosuch'"),
     (["--format", "pdf"], "--format: unknown format 'pdf'"),
     (["--fail-on", "severe"], "config fail_on (from --fail-on): Input should be"),
-    (["--header", "nocolon"], "header 'nocolon': expected 'Name: value'"),
+    (["--header", "nocolon-bare-token"], "header #1: expected 'Name: value'"),  # the value is never echoed
 ])
 def test_usage_errors_are_exit_2_with_one_line(stub: StubServer, tmp_path, args, expected):
     proc = run_audit_cli("run", "--url", stub.url, "--output-dir", str(tmp_path / "out"), *args)
@@ -209,3 +209,18 @@ def test_interrupt_keeps_what_was_measured_and_stops_the_service(tmp_path, plugi
     assert check["status"] == "error"
     assert check["summary"] == "measured 3 ticks (interrupted)" and check["metrics"] == {"ticks": 3}
     assert report["service"]["exit_code"] is not None  # the served process was stopped, not left behind
+
+
+def test_sigterm_while_waiting_for_the_service_is_one_line_exit_2(tmp_path):
+    import subprocess
+    import time
+
+    never_answers = f"{sys.executable} -c \"import time; time.sleep(60)\" {{port}}"
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", "run", "--serve", never_answers,
+                             "--output-dir", str(tmp_path / "out")], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert one_error_line(stderr) == "error: interrupted"

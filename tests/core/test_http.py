@@ -48,3 +48,45 @@ def test_evidence_masks_sensitive_response_headers(stub: StubServer):
     with HttpClient(stub.url) as http:
         evidence = http.get("/login").evidence()
     assert "abcdef123" not in evidence and "set-cookie: ***" in evidence.lower() and "hello" in evidence
+
+
+def test_a_body_that_drips_is_cut_at_the_request_timeout():
+    import socket
+    import threading
+    import time
+
+    from auditor.http import RequestFailed
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        try:
+            for _ in range(40):
+                conn.sendall(b"x")
+                time.sleep(0.2)
+        except OSError:
+            pass
+        conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    with HttpClient(f"http://127.0.0.1:{server.getsockname()[1]}", timeout_s=1.0) as http:
+        # each read arrives within httpx's per-read timeout; only a whole-request limit ends it
+        with pytest.raises(RequestFailed, match="body still arriving after 1 s"):
+            http.get("/")
+    server.close()
+
+
+def test_supplied_headers_never_follow_a_redirect_to_another_origin():
+    with StubServer() as other, StubServer() as target:
+        target.routes["/go"] = (302, {"Location": f"{other.url}/landed"}, "")
+        other.routes["/landed"] = (200, {}, "ok")
+        with HttpClient(target.url, headers={"X-Api-Key": "sekrit-key-1234"}) as http:
+            assert http.get("/go").status == 200
+        assert target.requests[0][2].get("X-Api-Key") == "sekrit-key-1234"
+        landed = other.requests[0][2]
+        assert "X-Api-Key" not in landed and "x-api-key" not in {k.lower() for k in landed}
