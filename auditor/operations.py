@@ -14,6 +14,7 @@ untrusted document must not do. Only local refs ("#/...") are followed here; cyc
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +31,10 @@ MAX_DISCOVERY_REQUESTS = 50  # list requests spent finding real path ids, per pl
 # Keys that usually hold the items of a list response envelope, most common first.
 ENVELOPE_KEYS = ("items", "data", "results", "records", "content", "entries", "rows")
 CYCLE = "x-auditor-cycle"   # marks where a cyclic $ref was cut
+# A hostile document must not make a sample value huge: bounds beyond these are clamped (the request
+# then fails validation, which is a truthful answer, instead of the auditor running out of memory).
+MAX_SAMPLE_ITEMS = 100
+MAX_SAMPLE_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,8 @@ def base_path(document: dict[str, Any], source_url: str | None = None) -> str:
         for name, variable in (first.get("variables") or {}).items():
             if isinstance(variable, dict) and "default" in variable:
                 url = url.replace("{" + str(name) + "}", str(variable["default"]))
-        if url and source_url and not url.startswith(("/", "http://", "https://")):
+        if url and source_url and source_url.startswith(("http://", "https://")) \
+                and not url.startswith(("/", "http://", "https://")):
             url = urljoin(source_url, url)  # relative to where the document was served (OAS 3 rule)
         prefix = urlsplit(url).path if url else ""
     prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
@@ -285,15 +291,18 @@ def sample_value(schema: Any, name: str = "", _depth: int = 0) -> Any:
     if kind is None:
         kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
     if kind == "integer":
-        return int(_number(schema, 1))
+        number = _number(schema, 1)
+        return int(number) if math.isfinite(number) else 1
     if kind == "number":
-        return float(_number(schema, 1))
+        number = float(_number(schema, 1))
+        return number if math.isfinite(number) else 1.0
     if kind == "boolean":
         return True
     if kind == "null":
         return None
     if kind == "array":
-        count = max(1, int(schema.get("minItems") or 0))
+        min_items = schema.get("minItems")
+        count = min(MAX_SAMPLE_ITEMS, max(1, min_items if isinstance(min_items, int) else 0))
         return [sample_value(schema.get("items") or {}, name, _depth + 1) for _ in range(count)]
     if kind == "object":
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
@@ -321,7 +330,9 @@ def _number(schema: dict[str, Any], preferred: float) -> float:
     if isinstance(high, (int, float)) and value > high:
         value = high
     multiple = schema.get("multipleOf")
-    if isinstance(multiple, (int, float)) and multiple > 0 and value % multiple:
+    if not math.isfinite(value):
+        return preferred  # bounds like 1e999: no finite value to pick, the request will be judged as is
+    if isinstance(multiple, (int, float)) and 0 < multiple < math.inf and value % multiple:
         value = multiple * max(1, round(value / multiple))
     return value
 
@@ -331,7 +342,7 @@ def _string(schema: dict[str, Any], name: str) -> str:
     value = _FORMAT_SAMPLES.get(fmt, "") if isinstance(fmt, str) else ""
     if not value:
         value = re.sub(r"[^a-z0-9]", "", name.lower()) or "example"
-    minimum = schema.get("minLength") if isinstance(schema.get("minLength"), int) else 0
+    minimum = min(MAX_SAMPLE_LENGTH, schema["minLength"]) if isinstance(schema.get("minLength"), int) else 0
     maximum = schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else None
     if len(value) < minimum:
         value = value + "x" * (minimum - len(value))
@@ -400,7 +411,7 @@ def plan_safe_requests(document: dict[str, Any], http: HttpClient | None = None,
 
 def _in_path_order(op: Operation) -> list[Parameter]:
     by_name = {p.name: p for p in op.params_in("path")}
-    names = re.findall(r"{([^}/]+)}", op.path)
+    names = list(dict.fromkeys(re.findall(r"{([^}/]+)}", op.path)))  # a name used twice is filled once
     return [by_name.get(n) or Parameter(name=n, location="path", required=True, schema={"type": "string"})
             for n in names]
 

@@ -176,3 +176,25 @@ def test_every_planned_request_of_the_sample_service_succeeds(tmp_path: Path) ->
         status = answers[plan.operation.endpoint]
         allowed = {401, 403} if plan.operation.secured else set()
         assert 200 <= status < 300 or status in allowed, f"{plan.url_path}: {status}"
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "array", "items": {"type": "integer"}, "minItems": 10**9},
+    {"type": "string", "minLength": 10**9},
+    {"type": "integer", "minimum": 1e999},
+    {"type": "number", "maximum": -1e999, "multipleOf": 1e-999},
+])
+def test_hostile_bounds_give_a_small_value_not_a_crash(schema: dict) -> None:
+    value = sample_value(schema, "x")
+    assert len(json.dumps(value)) <= 10_000
+
+
+def test_a_path_naming_a_parameter_twice_is_planned() -> None:
+    doc = {"openapi": "3.0.0", "paths": {"/a/{id}/b/{id}": {"get": {"responses": {}}}}}
+    (plan,) = plan_safe_requests(doc, None)
+    assert plan.url_path == "/a/id/b/id"
+
+
+def test_relative_servers_of_a_spec_file_are_not_joined_to_its_path() -> None:
+    doc = {"openapi": "3.0.0", "servers": [{"url": "api/v1"}]}
+    assert base_path(doc, "/home/u/specs/openapi.yaml") == "/api/v1"
