@@ -41,6 +41,54 @@ class SafetySettings(_Strict):
     allow_remote_load: bool = False   # load tests against a non-loopback host
 
 
+Level = Literal["off", "warn", "error"]
+Preset = Literal["strict", "default", "lenient"]
+
+
+class RegressionSettings(_Strict):
+    """When a metric is worse than in the --baseline report (None: the preset's value). A timing must be
+    worse by the ratio AND by the noise band: p95s of a few ms jitter by more than 10 % run to run."""
+
+    p95_ratio: float | None = pydantic.Field(None, ge=0, description="p95 may grow by this fraction")
+    p95_noise_ms: float | None = pydantic.Field(None, ge=0, description="...and by this many ms")
+    coverage_drop: float | None = pydantic.Field(None, ge=0, description="percentage points coverage may drop")
+    nplusone_increase: int | None = pydantic.Field(None, ge=0, description="extra N+1 findings tolerated")
+    completeness_drop: float | None = pydantic.Field(None, ge=0,
+                                                     description="percentage points OpenAPI completeness may drop")
+
+
+class PresetValues(pydantic.BaseModel):
+    fail_on: str
+    regressions: RegressionSettings
+
+
+# strict gates on medium findings and any measurable regression; lenient only on critical ones and
+# clear regressions. default is the contract's --fail-on high.
+PRESETS: dict[str, PresetValues] = {
+    "strict": PresetValues(fail_on="medium", regressions=RegressionSettings(
+        p95_ratio=0.05, p95_noise_ms=2.0, coverage_drop=0.0, nplusone_increase=0, completeness_drop=0.0)),
+    "default": PresetValues(fail_on="high", regressions=RegressionSettings(
+        p95_ratio=0.10, p95_noise_ms=5.0, coverage_drop=0.0, nplusone_increase=0, completeness_drop=0.0)),
+    "lenient": PresetValues(fail_on="critical", regressions=RegressionSettings(
+        p95_ratio=0.25, p95_noise_ms=20.0, coverage_drop=1.0, nplusone_increase=0, completeness_drop=5.0)),
+}
+
+
+class PolicySettings(_Strict):
+    """[tool.auditor.policy]: how findings gate (Lighthouse CI's off/warn/error levels, per check)."""
+
+    preset: Preset = "default"
+    levels: dict[str, Level] = {}       # check id -> off (not run) | warn (never fails) | error (gates)
+    fail_on: dict[str, FailOn] = {}     # check id -> its own threshold (over the global fail_on)
+    regressions: RegressionSettings = RegressionSettings()
+
+    def regression_limits(self) -> RegressionSettings:
+        """The regression bands with the preset's value wherever none is set."""
+        base = PRESETS[self.preset].regressions.model_dump()
+        return RegressionSettings(**{k: v if v is not None else base[k]
+                                     for k, v in self.regressions.model_dump().items()})
+
+
 class Settings(_Strict):
     url: str | None = None
     spec: str | None = None
@@ -55,7 +103,8 @@ class Settings(_Strict):
     read_only: bool = False
     seed: int = 0
     # Options of particular checks (they read them from AuditContext.settings; None = the check's default).
-    baseline: Path | None = None          # openapi: a previous report.json or an older spec
+    baseline: Path | None = None          # a previous report.json (the gate; openapi: or an older spec)
+    ignore_file: Path | None = None       # suppressions; None = .audit-ignore.toml in the repo (or here)
     load_duration: float | None = pydantic.Field(None, gt=0)
     load_rate: float | None = pydantic.Field(None, gt=0)
     load_workers: int | None = pydantic.Field(None, ge=0)
@@ -70,6 +119,7 @@ class Settings(_Strict):
     serve_timeout: float = pydantic.Field(30.0, gt=0, description="how long --serve waits for the service")
     http: HttpSettings = HttpSettings()
     safety: SafetySettings = SafetySettings()
+    policy: PolicySettings = PolicySettings()
     # [tool.auditor.<check id>] tables, validated per check (see validate_check_sections).
     check_sections: dict[str, dict[str, Any]] = {}
 
@@ -92,7 +142,7 @@ class Settings(_Strict):
 
 
 # Keys whose file values are paths relative to the config file's directory.
-_FILE_RELATIVE = ("spec", "repo", "baseline", "locustfile", "db_log", "sql_log", "vuln_db", "python")
+_FILE_RELATIVE = ("spec", "repo", "baseline", "ignore_file", "locustfile", "db_log", "sql_log", "vuln_db", "python")
 # Environment values that are lists: split on commas (headers on newlines: values may hold commas).
 _LIST_SEPARATORS = {"checks": ",", "skip": ",", "format": ",", "headers": "\n"}
 
@@ -119,9 +169,17 @@ def load_settings(flags: Mapping[str, Any], *, check_ids: set[str],
     sections = {k: merged.pop(k) for k in list(merged) if k in check_ids and isinstance(merged[k], dict)}
     merged["check_sections"] = sections
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except pydantic.ValidationError as exc:
         raise ConfigError(_one_line(exc, origin)) from None
+    for table in ("levels", "fail_on"):
+        unknown = sorted(set(getattr(settings.policy, table)) - check_ids)
+        if unknown:
+            raise ConfigError(f"config policy.{table}.{unknown[0]} (from {origin.get('policy', 'config')}): "
+                              f"unknown check id (known: {', '.join(sorted(check_ids))})")
+    if "fail_on" not in merged:  # the preset's threshold unless one was given anywhere
+        settings = settings.model_copy(update={"fail_on": PRESETS[settings.policy.preset].fail_on})
+    return settings
 
 
 def validate_check_section(check_id: str, model: type[CheckConfig], values: dict[str, Any]) -> CheckConfig:

@@ -1,8 +1,9 @@
 """Report everything, gate separately (Trivy, Semgrep): statuses, verdict and exit code from policy.
 
-A check is "fail" with an unsuppressed finding at or above --fail-on, "warn" with unsuppressed findings
-all below it (info findings alone do not warn) or when it asked for warn itself (insufficient data),
-"pass" with none. "error" and "skipped" come from the runner, never from findings.
+A check is "fail" with a new (not in the --baseline), unsuppressed finding at or above --fail-on, "warn"
+with unsuppressed findings that do not fail it (info findings alone do not warn) or when it asked for
+warn itself (insufficient data), "pass" with none. A check whose policy level is "warn" never fails.
+"error" and "skipped" come from the runner, never from findings.
 """
 
 from __future__ import annotations
@@ -17,29 +18,34 @@ FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "never")
 
 
 def fails_gate(finding: Finding, fail_on: str) -> bool:
-    if finding.suppressed or fail_on == "never":
+    if finding.suppressed or finding.known or fail_on == "never":
         return False
     return finding.severity.rank >= Severity(fail_on).rank
 
 
-def check_status(findings: list[Finding], fail_on: str, requested: Status | None = None) -> Status:
+def check_status(findings: list[Finding], fail_on: str, requested: Status | None = None,
+                 level: str = "error") -> Status:
     if requested in (Status.ERROR, Status.SKIPPED):
         return requested
-    if any(fails_gate(f, fail_on) for f in findings):
+    if level != "warn" and any(fails_gate(f, fail_on) for f in findings):
         return Status.FAIL
     if requested is Status.WARN or any(not f.suppressed and f.severity is not Severity.INFO for f in findings):
         return Status.WARN
     return Status.PASS
 
 
-def regate(checks: list[CheckResult], fail_on: str) -> None:
-    """Recompute pass/warn/fail of finished checks under another threshold (audit report --fail-on).
-    A warn without warn-level findings was the check's own "insufficient data": it stays warn."""
+def regate(checks: list[CheckResult], fail_on: str, *, levels: dict[str, str] | None = None,
+           fail_on_by_check: dict[str, str] | None = None) -> None:
+    """Recompute pass/warn/fail of finished checks under a policy (after baseline and suppressions were
+    applied, or under another threshold: audit report --fail-on). A warn without warn-level findings was
+    the check's own "insufficient data": it stays warn."""
+    levels, fail_on_by_check = levels or {}, fail_on_by_check or {}
     for check in checks:
         if check.status in (Status.ERROR, Status.SKIPPED):
             continue
         own_warn = check.status is Status.WARN and check_status(check.findings, "never") is Status.PASS
-        check.status = check_status(check.findings, fail_on, Status.WARN if own_warn else None)
+        check.status = check_status(check.findings, fail_on_by_check.get(check.id, fail_on),
+                                    Status.WARN if own_warn else None, levels.get(check.id, "error"))
 
 
 def verdict(checks: list[CheckResult]) -> Verdict:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+READABLE_SCHEMA_VERSIONS = ("1.0", "1.1")  # 1.1 only added fields: a 1.0 report reads as is
 
 
 class Severity(StrEnum):
@@ -95,6 +96,11 @@ class Finding:
     remediation: str = ""
     fingerprint: str = ""
     suppressed: bool = False
+    # Set by the gate's policy after the checks ran (auditor/policy.py), never by a check:
+    # ``known`` — the finding is in the --baseline report (reported, but it does not gate);
+    # ``suppression`` — the .audit-ignore.toml entry that suppressed it: {"reason", "expires", "entry"}.
+    known: bool = False
+    suppression: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.severity = Severity(self.severity)
@@ -112,6 +118,8 @@ class Finding:
             "remediation": self.remediation,
             "fingerprint": self.fingerprint,
             "suppressed": self.suppressed,
+            "known": self.known,
+            "suppression": self.suppression,
         }
 
     @classmethod
@@ -120,14 +128,39 @@ class Finding:
 
 
 _FINDING_KEYS = ("rule_id", "severity", "title", "message", "location", "evidence", "remediation",
-                 "fingerprint", "suppressed")
+                 "fingerprint", "suppressed", "known", "suppression")
+
+
+# Location keys that move when unrelated code is edited above them: never part of a fingerprint.
+VOLATILE_LOCATION_KEYS = frozenset({"line", "end_line", "column", "end_column", "lines"})
 
 
 def fingerprint(rule_id: str, location: dict[str, Any], key: str = "") -> str:
-    """Stable across runs: rule and location (and an optional discriminator), never the message,
-    which may carry measured numbers that change every run."""
-    canonical = json.dumps([rule_id, location, key], sort_keys=True, separators=(",", ":"))
+    """Stable across runs, line shifts and reformatting: rule, location without line numbers (and an
+    optional discriminator such as the whitespace-free source line), never the message, which may carry
+    measured numbers that change every run. Two findings that still collide are told apart by
+    ``disambiguate`` in their order of appearance."""
+    stable = {k: v for k, v in location.items() if k not in VOLATILE_LOCATION_KEYS}
+    canonical = json.dumps([rule_id, stable, key], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def disambiguate(findings: list[Finding]) -> None:
+    """Give the second, third... finding with one fingerprint its own (its ordinal folded in), in the
+    order of their lines: the n-th same-looking finding in a file keeps its identity when lines move."""
+    ordered = sorted(findings, key=lambda f: (f.location.get("file", ""), _line_of(f)))
+    seen: dict[str, int] = {}
+    for finding in ordered:
+        count = seen.get(finding.fingerprint, 0) + 1
+        seen[finding.fingerprint] = count
+        if count > 1:
+            digest = hashlib.sha256(f"{finding.fingerprint}#{count}".encode()).hexdigest()[:16]
+            finding.fingerprint = digest
+
+
+def _line_of(finding: Finding) -> int:
+    line = finding.location.get("line")
+    return line if isinstance(line, int) else 0
 
 
 @dataclass
@@ -192,8 +225,8 @@ class Report:
     duration_s: float
     verdict: Verdict
     checks: list[CheckResult]
-    # Optional additions within schema 1.0 (documented in docs/report-schema.md):
-    # gate = {"fail_on": ..., "exit_code": ...}; service = what --serve observed (start, shutdown).
+    # Optional parts (documented in docs/report-schema.md): gate = {"fail_on", "exit_code", and since 1.1
+    # the policy's preset/levels, baseline, regressions, suppressions}; service = what --serve observed (start, shutdown).
     gate: dict[str, Any] = field(default_factory=dict)
     service: dict[str, Any] | None = None
     schema_version: str = SCHEMA_VERSION
@@ -227,7 +260,6 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         return cls(
-            schema_version=data["schema_version"],
             tool=data["tool"],
             target=data["target"],
             started_at=data["started_at"],

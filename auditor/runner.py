@@ -24,7 +24,7 @@ from auditor.config import ConfigError, Settings, validate_check_section
 from auditor.gate import check_status, exit_code, verdict
 from auditor.http import HttpClient, RequestFailed, UnsafeRequest
 from auditor.interface import AuditContext, Check, CheckConfig, CheckError, CheckSkipped, Safety, Target
-from auditor.model import CheckResult, Outcome, Report, Status
+from auditor.model import CheckResult, Outcome, Report, Status, disambiguate
 from auditor.service import ServiceProcess
 from auditor.ui import ConsoleUI
 
@@ -50,7 +50,8 @@ def select_checks(registry: dict[str, type[Check]], settings: Settings) -> list[
         if unknown:
             raise ConfigError(f"{option}: unknown check id {unknown[0]!r} (known: {', '.join(registry)})")
     wanted = settings.checks or list(registry)
-    return [registry[i] for i in registry if i in wanted and i not in settings.skip]
+    off = {i for i, level in settings.policy.levels.items() if level == "off"}  # policy: not run at all
+    return [registry[i] for i in registry if i in wanted and i not in settings.skip and i not in off]
 
 
 def is_loopback(url: str | None) -> bool:
@@ -238,8 +239,10 @@ def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: 
 
 
 def _result_of(cls: type[Check], outcome: Outcome, settings: Settings, elapsed: float) -> CheckResult:
+    disambiguate(outcome.findings)
     return CheckResult(id=cls.id, title=cls.title, section=cls.section,
-                       status=check_status(outcome.findings, settings.fail_on, outcome.status),
+                       status=check_status(outcome.findings, settings.policy.fail_on.get(cls.id, settings.fail_on),
+                                           outcome.status, settings.policy.levels.get(cls.id, "error")),
                        summary=outcome.summary, duration_s=elapsed, metrics=outcome.metrics,
                        findings=sorted(outcome.findings, key=lambda f: -f.severity.rank))
 

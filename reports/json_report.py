@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from auditor.model import SCHEMA_VERSION, Report
+from auditor.model import READABLE_SCHEMA_VERSIONS, Report
 
 SCHEMA_RESOURCE = "schema/report.schema.json"
 
@@ -64,9 +64,9 @@ def load_report(path: str | PathLike[str]) -> Report:
     except json.JSONDecodeError as exc:
         raise ReportLoadError(f"saved report {path} is not JSON ({exc.msg} at line {exc.lineno} "
                               f"column {exc.colno})") from None
-    if isinstance(data, dict) and "schema_version" in data and data["schema_version"] != SCHEMA_VERSION:
+    if isinstance(data, dict) and "schema_version" in data and data["schema_version"] not in READABLE_SCHEMA_VERSIONS:
         raise ReportLoadError(f"saved report {path} has unsupported schema_version "
-                              f"{_short(repr(data['schema_version']), 40)} (this auditor reads {SCHEMA_VERSION})")
+                              f"{_short(repr(data['schema_version']), 40)} (this auditor reads {', '.join(READABLE_SCHEMA_VERSIONS)})")
     error = best_match(jsonschema.Draft202012Validator(report_schema()).iter_errors(data))
     if error is not None:
         raise ReportLoadError(f"saved report {path} is not a valid report: {error.json_path}: {_short(error.message)}")
