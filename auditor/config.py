@@ -39,6 +39,7 @@ class HttpSettings(_Strict):
 class SafetySettings(_Strict):
     allow_writes: bool = False        # writes/fuzzing against a non-loopback host
     allow_remote_load: bool = False   # load tests against a non-loopback host
+    allow_load_read_only: bool = False  # load tests (GET only) under --read-only
 
 
 Level = Literal["off", "warn", "error"]

@@ -172,6 +172,9 @@ def _unmet_need(cls: type[Check], target: Target, artifacts: Artifacts, settings
     if cls.safety is Safety.LOAD and target.url and not is_loopback(target.url) \
             and not settings.safety.allow_remote_load:
         return "load tests against a non-loopback host need [tool.auditor.safety] allow_remote_load = true"
+    if cls.safety is Safety.LOAD and settings.read_only and not settings.safety.allow_load_read_only:
+        # The contract: --read-only means no load test unless the config explicitly allows it.
+        return "--read-only: no load test unless [tool.auditor.safety] allow_load_read_only = true"
     return None
 
 

@@ -78,6 +78,14 @@ PLUGIN_SOURCE = textwrap.dedent('''
             return Outcome(summary="one finding", findings=[finding])
 
 
+    class Loader(_Base):
+        id, title = "loader", "A load test (safety LOAD) that only says it ran"
+        safety = Safety.LOAD
+
+        def run(self, ctx):
+            return Outcome(summary="loaded")
+
+
     class RepoOnly(_Base):
         id, title = "repoonly", "Needs a repo"
         needs = frozenset({"repo"})
@@ -95,7 +103,7 @@ def install_test_plugins(root: Path) -> Path:
     dist.mkdir(exist_ok=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: audit-test-plugins\nVersion: 0.0\n")
     names = ["crashy:Crashy", "echoer:Echoer", "sleepy:Sleepy", "writer:Writer", "failer:Failer",
-             "repoonly:RepoOnly", "stopper:Stopper"]
+             "repoonly:RepoOnly", "stopper:Stopper", "loader:Loader"]
     entries = "\n".join(f"{n.split(':')[0]} = audit_test_plugins:{n.split(':')[1]}" for n in names)
     (dist / "entry_points.txt").write_text(f"[auditor.checks]\n{entries}\n")
     return root

@@ -101,6 +101,19 @@ def test_read_only_stops_a_check_that_writes(stub: StubServer, tmp_path, plugin_
     assert [m for m, _, _ in stub.requests] == ["GET"]  # the preflight only; the POST never left
 
 
+def test_read_only_skips_load_checks_unless_config_allows(stub: StubServer, tmp_path, plugin_env):
+    base = ["run", "--url", stub.url, "--checks", "loader,echoer", "--read-only", "--format", "json"]
+    proc = run_audit_cli(*base, "--output-dir", str(tmp_path / "ro"), env=plugin_env)
+    checks = {c["id"]: c for c in json.loads((tmp_path / "ro" / "report.json").read_text())["checks"]}
+    assert checks["loader"]["status"] == "skipped", proc.stderr
+    assert "allow_load_read_only" in checks["loader"]["summary"]
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text("[safety]\nallow_load_read_only = true\n")
+    run_audit_cli(*base, "--config", str(cfg), "--output-dir", str(tmp_path / "ok"), env=plugin_env)
+    checks = {c["id"]: c for c in json.loads((tmp_path / "ok" / "report.json").read_text())["checks"]}
+    assert (checks["loader"]["status"], checks["loader"]["summary"]) == ("pass", "loaded")
+
+
 def test_supplied_header_reaches_the_service_but_no_output(stub: StubServer, tmp_path, plugin_env):
     stub.routes["/echo"] = echo_headers
     out = tmp_path / "out"
