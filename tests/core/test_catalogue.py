@@ -103,3 +103,19 @@ def test_accepts_any_rule_type_with_the_four_attributes():
                                                                 "Fix 1. (See docs/checks/x.md#xxx001.)")
     second = catalogue.finding("XXX002", "m", {})
     assert second.remediation == "Fix 2. (See docs/checks/x.md#xxx002.)"
+
+
+def test_fingerprints_ignore_line_numbers_and_look_alikes_get_ordinals():
+    from auditor.model import disambiguate
+
+    def at(line: int) -> Finding:
+        return Finding(rule_id="DMO001", severity=Severity.LOW, title="t", message=f"m{line}",
+                       location={"file": "app.py", "line": line})
+
+    assert at(3).fingerprint == at(40).fingerprint  # a line shift keeps it
+    first = [at(3), at(9)]
+    disambiguate(first)
+    shifted = [at(12), at(5)]  # both moved; order of appearance is what tells them apart
+    disambiguate(shifted)
+    assert first[0].fingerprint != first[1].fingerprint
+    assert {f.location["line"]: f.fingerprint for f in first} == {3: shifted[1].fingerprint, 9: shifted[0].fingerprint}

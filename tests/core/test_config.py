@@ -126,3 +126,25 @@ def test_check_section_is_validated_by_the_checks_model():
     with pytest.raises(ConfigError, match=r"\[tool.auditor.latency\] rate: Input should be a valid number"):
         validate_check_section("latency", _LatencyConfig, {"rate": "fast"})
     assert issubclass(_LatencyConfig, pydantic.BaseModel)
+
+
+def test_policy_preset_sets_fail_on_unless_given_and_fills_regression_bands(tmp_path):
+    cfg = write(tmp_path / "audit.toml", '[policy]\npreset = "strict"\n[policy.regressions]\np95_ratio = 0.5\n')
+    settings = load_settings({"config": cfg}, check_ids=CHECK_IDS, environ={})
+    assert settings.fail_on == "medium"  # strict's threshold
+    limits = settings.policy.regression_limits()
+    assert (limits.p95_ratio, limits.p95_noise_ms) == (0.5, 2.0)  # own value, the preset's for the rest
+    given = load_settings({"config": cfg, "fail_on": "low"}, check_ids=CHECK_IDS, environ={})
+    assert given.fail_on == "low"
+
+
+@pytest.mark.parametrize("toml, expected", [
+    ('[policy.levels]\nnosuch = "warn"\n', "config policy.levels.nosuch (from "),
+    ('[policy.levels]\nlatency = "loud"\n', "config policy.levels.latency"),
+    ('[policy]\npreset = "paranoid"\n', "config policy.preset"),
+])
+def test_bad_policy_is_one_line_naming_the_key(tmp_path, toml, expected):
+    cfg = write(tmp_path / "audit.toml", toml)
+    with pytest.raises(ConfigError) as err:
+        load_settings({"config": cfg}, check_ids=CHECK_IDS, environ={})
+    assert str(err.value).startswith(expected) and "\n" not in str(err.value)

@@ -55,3 +55,18 @@ def test_regate_recomputes_under_a_new_threshold_and_keeps_a_checks_own_warn():
     assert [c.status for c in checks] == [Status.FAIL, Status.WARN, Status.ERROR]
     regate(checks, "critical")
     assert [c.status for c in checks] == [Status.WARN, Status.WARN, Status.ERROR]
+
+
+def test_known_findings_are_reported_but_never_fail():
+    known = finding("critical")
+    known.known = True
+    assert not fails_gate(known, "low")
+    assert check_status([known], "high") is Status.WARN  # still visible: a warn, not a pass
+
+
+def test_policy_level_warn_caps_a_failing_check_and_per_check_fail_on_applies():
+    failing = result(Status.FAIL, [finding("high")])
+    medium = CheckResult(id="y", title="Y", section="security", status=Status.WARN, summary="",
+                         findings=[finding("medium")])
+    regate([failing, medium], "high", levels={"x": "warn"}, fail_on_by_check={"y": "medium"})
+    assert (failing.status, medium.status) == (Status.WARN, Status.FAIL)
