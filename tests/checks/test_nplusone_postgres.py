@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from auditor.interface import CheckError
 from auditor.model import Severity
 from checks.nplusone.check import NPlusOneCheck
 from checks.nplusone.config import NPlusOneConfig
+from checks.nplusone.sources.interface import SourceUnavailable
 from checks.nplusone.sources.postgres_live import MARK, PostgresLiveSource
 from tests.checks.nplusone_helpers import PG_URL, REPO_ROOT, log_settings, pg_database, pg_unavailable, url_for
 from tests.conftest import check_context, sample_service
@@ -280,3 +283,80 @@ def test_ctrl_c_on_the_real_cli_restores_the_settings(tmp_path, stub):
         _ensure_reset(before)
     assert after == before
     assert "interrupted" in err
+
+
+# ------------------------------------------------------------------------------------------------------
+# A non-superuser: every missing privilege is found before any setting changes (nothing to restore).
+_ALTER = "GRANT ALTER SYSTEM ON PARAMETER log_min_duration_statement, log_line_prefix TO {role}"
+_READ = ("GRANT SELECT ON pg_catalog.pg_file_settings TO {role}",
+         "GRANT EXECUTE ON FUNCTION pg_catalog.pg_show_all_file_settings() TO {role}")
+_RELOAD = "GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO {role}"
+
+
+@contextmanager
+def _role(*grants: str) -> Iterator[str]:
+    """A throwaway LOGIN role (no superuser) with these grants; its URL. Dropped with its grants afterwards."""
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        if int(admin.execute("SHOW server_version_num").fetchone()[0]) < 150000:
+            pytest.skip("GRANT ALTER SYSTEM ON PARAMETER needs PostgreSQL 15+")
+        role = f"npq_role_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER')
+        for grant in grants:
+            admin.execute(grant.format(role=f'"{role}"'))
+    try:
+        yield url_for(PG_URL.rsplit("/", 1)[1], user=role)
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')   # also revokes the grants, which would block DROP ROLE
+            admin.execute(f'DROP ROLE "{role}"')
+
+
+def _server_log() -> Path:
+    source = PostgresLiveSource(PG_URL)
+    with source:
+        assert source.log_path is not None
+        return source.log_path
+
+
+def test_alter_system_alone_is_refused_before_anything_changes(tmp_path):
+    """The reported case: ALTER SYSTEM granted, but pg_file_settings (what to restore) is superuser-only and
+    pg_reload_conf() needs its own grant; both are named, in one line, and no setting was touched."""
+    log = tmp_path / "server.log"
+    log.write_text("readable\n")   # past the log check: the privileges are what is tested
+    before = log_settings()
+    with _role(_ALTER) as url:
+        source = PostgresLiveSource(url, db_log=log)
+        with pytest.raises(SourceUnavailable) as info:
+            source.open()
+    message = str(info.value)
+    assert "\n" not in message and "may not change logging" in message
+    assert "pg_file_settings" in message and "pg_reload_conf()" in message
+    assert "ALTER SYSTEM ON PARAMETER" not in message   # that one it has
+    assert not source._changed and not source.restored   # nothing was changed, so nothing was restored
+    assert log_settings() == before
+
+
+def test_reading_pg_file_settings_alone_is_not_enough(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("readable\n")
+    before = log_settings()
+    with _role(_ALTER, *_READ) as url:
+        with pytest.raises(SourceUnavailable, match=r"needed\); or give --sql-log") as info:
+            PostgresLiveSource(url, db_log=log).open()
+    assert "pg_reload_conf()" in str(info.value) and "pg_file_settings" not in str(info.value)
+    assert log_settings() == before
+
+
+def test_a_non_superuser_with_every_grant_captures_and_restores():
+    log = _server_log()
+    before = log_settings()
+    with _role(_ALTER, *_READ, _RELOAD) as url:
+        source = PostgresLiveSource(url, db_log=log)
+        with source:
+            during = log_settings()
+        after = log_settings()
+    assert MARK in during["shown"]["log_line_prefix"]
+    assert source.restored and not source.problems
+    assert after == before

@@ -41,6 +41,8 @@ PROBE_WAIT_S = 5.0
 MAX_READ_BYTES = 256 << 20
 POLL_S = 0.02
 CONNECT_TIMEOUT_S = 5
+NEEDED = ("superuser, or GRANT ALTER SYSTEM ON PARAMETER log_min_duration_statement, log_line_prefix; "
+          "SELECT ON pg_file_settings; EXECUTE ON FUNCTION pg_show_all_file_settings(), pg_reload_conf()")
 
 
 def _conninfo(db_url: str) -> str:
@@ -99,28 +101,25 @@ class PostgresLiveSource(SqlSource):
         import psycopg
 
         self.database = self._one("SELECT current_database()") or ""
-        if not self._one("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
-            allowed = self._one("SELECT has_parameter_privilege('log_min_duration_statement', 'ALTER SYSTEM') AND "
-                                "has_parameter_privilege('log_line_prefix', 'ALTER SYSTEM')", default=False)
-            if not allowed:
-                raise SourceUnavailable(
-                    "--db-url: this user may not change logging (superuser or GRANT ALTER SYSTEM ON PARAMETER "
-                    "log_min_duration_statement, log_line_prefix needed); or give --sql-log with the service's "
-                    "SQL log")
+        self._check_privileges()
         candidates = self._log_candidates()
         if not candidates:
             raise SourceUnavailable("--db-url: cannot find a readable server log on this host (logging collector "
                                     "off and no log under /var/log/postgresql); give --db-log PATH")
         self._take_lock()
-        if MARK in (self._one("SHOW log_line_prefix") or ""):
-            # Left by an audit that was killed mid-capture: back to the configuration files' values.
-            self.problems.append("log settings left behind by an interrupted audit were reset")
-            self._execute("ALTER SYSTEM RESET log_line_prefix")
-            self._execute("ALTER SYSTEM RESET log_min_duration_statement")
-            self._execute("SELECT pg_reload_conf()")
-        rows = self._conn.execute(
-            "SELECT name, setting FROM pg_file_settings WHERE name = ANY(%s) AND sourcefile LIKE "
-            "'%%postgresql.auto.conf' ORDER BY seqno", [list(SETTINGS)]).fetchall()
+        try:
+            if MARK in (self._one("SHOW log_line_prefix") or ""):
+                # Left by an audit that was killed mid-capture: back to the configuration files' values.
+                self.problems.append("log settings left behind by an interrupted audit were reset")
+                self._execute("ALTER SYSTEM RESET log_line_prefix")
+                self._execute("ALTER SYSTEM RESET log_min_duration_statement")
+                self._execute("SELECT pg_reload_conf()")
+            rows = self._conn.execute(
+                "SELECT name, setting FROM pg_file_settings WHERE name = ANY(%s) AND sourcefile LIKE "
+                "'%%postgresql.auto.conf' ORDER BY seqno", [list(SETTINGS)]).fetchall()
+        except psycopg.errors.InsufficientPrivilege as exc:
+            # Only if the server's grants differ from what _check_privileges asked (nothing of ours changed yet).
+            raise SourceUnavailable(f"--db-url: {_first_line(exc)} ({NEEDED})") from None
         self.original = {name: None for name in SETTINGS}
         for name, setting in rows:
             self.original[name] = setting
@@ -132,14 +131,35 @@ class PostgresLiveSource(SqlSource):
                 self._alter(name, value)
             self._execute("SELECT pg_reload_conf()")
         except psycopg.errors.InsufficientPrivilege:
-            raise SourceUnavailable("--db-url: ALTER SYSTEM refused (superuser or GRANT ALTER SYSTEM needed)") \
-                from None
+            raise SourceUnavailable(f"--db-url: ALTER SYSTEM or pg_reload_conf() refused ({NEEDED})") from None
         self.log_path = self._confirm_log(sizes)
         self._inode = _inode(self.log_path)
         # Only where it is already there: loading it needs shared_preload_libraries and a restart.
         self.stat_statements = bool(self._one(
             "SELECT current_setting('shared_preload_libraries') ~ 'pg_stat_statements' AND EXISTS "
             "(SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')", default=False))
+
+    def _check_privileges(self) -> None:
+        """Everything the capture needs, asked before any setting changes: a refusal half-way (ALTER SYSTEM
+        done, pg_reload_conf refused) would leave settings to restore with the same missing privilege."""
+        if self._one("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+            return
+        checks = {   # has_parameter_privilege is PostgreSQL 15+; older servers answer False (superuser only)
+            "GRANT ALTER SYSTEM ON PARAMETER log_min_duration_statement, log_line_prefix":
+                "SELECT has_parameter_privilege('log_min_duration_statement', 'ALTER SYSTEM') AND "
+                "has_parameter_privilege('log_line_prefix', 'ALTER SYSTEM')",
+            # pg_file_settings: what postgresql.auto.conf held before. Superuser only by default;
+            # pg_read_all_settings does not cover it.
+            "GRANT SELECT ON pg_file_settings, EXECUTE ON FUNCTION pg_show_all_file_settings()":
+                "SELECT has_table_privilege('pg_catalog.pg_file_settings', 'SELECT') AND "
+                "has_function_privilege('pg_catalog.pg_show_all_file_settings()', 'EXECUTE')",
+            "GRANT EXECUTE ON FUNCTION pg_reload_conf()":
+                "SELECT has_function_privilege('pg_catalog.pg_reload_conf()', 'EXECUTE')",
+        }
+        missing = [what for what, query in checks.items() if not self._one(query, default=False)]
+        if missing:
+            raise SourceUnavailable(f"--db-url: this user may not change logging (superuser or {'; '.join(missing)} "
+                                    "needed); or give --sql-log with the service's SQL log")
 
     def _log_candidates(self) -> list[Path]:
         if self.db_log:
