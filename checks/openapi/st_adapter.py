@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -32,6 +33,8 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE", "TRACE", "CONNECT", "QUERY")
 RESULTS_FILE = "schemathesis-results.jsonl"
 START_GRACE_S = 20.0     # python start-up and schemathesis import, on a loaded 2-core machine
 KILL_GRACE_S = 3.0
+STDERR_TAIL_BYTES = 8192   # read back from the end of the child's stderr
+STDERR_TAIL_CHARS = 2000   # what the error message may draw on (its last line)
 # Markers that make schemathesis mask a key in curl lines and reports. Its defaults include "auth" and
 # "key", which also mask author_id or sort_key and make the reproduction wrong; exact credential names
 # and the user's own header names are masked in any case.
@@ -102,46 +105,63 @@ def run(job: StJob, workdir: Path, *, should_stop: Callable[[], bool], remaining
     budget = min(job.max_seconds, max(0.0, remaining() - KILL_GRACE_S))
     payload = json.dumps({**job.__dict__, "max_seconds": budget}).encode()
     # -I: isolated mode — no PYTHONPATH, no user site, no current directory on sys.path.
-    proc = subprocess.Popen([sys.executable, "-I", "-c", bootstrap, root, str(results)], cwd=workdir, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    stopped = ""
-    try:
-        assert proc.stdin is not None
-        proc.stdin.write(payload)
-        proc.stdin.close()
-        # The budget counts from the moment schemathesis is imported and running (the child's first
-        # line), so a slow interpreter start on a loaded machine does not eat it; the start itself gets
-        # START_GRACE_S. The child stops itself at the budget between operations; this is the backstop.
-        hard_limit = began + START_GRACE_S + budget + KILL_GRACE_S
-        started = False
-        while proc.poll() is None:
-            if should_stop():
-                stopped = "interrupted or out of time"
-                break
-            if not started and results.exists() and results.stat().st_size > 0:
-                started = True
-                hard_limit = min(hard_limit, time.monotonic() + budget + KILL_GRACE_S)
-            if time.monotonic() > hard_limit:
-                stopped = f"time budget of {budget:.0f} s spent"
-                break
-            time.sleep(0.05)
-    finally:
-        if proc.poll() is None:
-            _kill(proc)
-    stderr = (proc.stderr.read().decode(errors="replace") if proc.stderr else "")[-2000:]
-    if proc.stderr:
-        proc.stderr.close()
+    argv = [sys.executable, "-I", "-c", bootstrap, root, str(results)]
+    returncode, stopped, stderr = supervise(argv, payload, cwd=workdir, env=env, results=results, budget=budget,
+                                            should_stop=should_stop)
     result = read_results(results)
     result.duration_s = time.monotonic() - began
     if stopped:
         result.stopped = stopped
         result.complete = False
-    elif proc.returncode != 0 and not result.complete:
-        last = [line for line in stderr.strip().splitlines() if line.strip()][-1:] or [f"exit {proc.returncode}"]
+    elif returncode != 0 and not result.complete:
+        last = [line for line in stderr.strip().splitlines() if line.strip()][-1:] or [f"exit {returncode}"]
         result.errors.append(f"schemathesis run failed: {last[0][:300]}")
     progress(f"schemathesis: {result.requests} requests, {len(result.failures)} failures")
     return result
+
+
+def supervise(argv: list[str], payload: bytes, *, cwd: Path, env: dict[str, str], results: Path, budget: float,
+              should_stop: Callable[[], bool]) -> tuple[int | None, str, str]:
+    """Run the child to its end, the budget's backstop or should_stop(): (exit code, why it was stopped or "",
+    the tail of its stderr).
+
+    stderr goes to an anonymous temporary file, not a pipe: a pipe read only after exit fills at 64 KB (a
+    long traceback, a flood of warnings) and would stall the child until the backstop killed it. The file
+    has no name on disk, so nothing the child printed outlives the run."""
+    began = time.monotonic()
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=errors, start_new_session=True)
+        stopped = ""
+        try:
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(payload)   # the job (credentials included) never touches the disk
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass   # the child died at start-up: its exit code and stderr say why
+            # The budget counts from the moment schemathesis is imported and running (the child's first
+            # line), so a slow interpreter start on a loaded machine does not eat it; the start itself gets
+            # START_GRACE_S. The child stops itself at the budget between operations; this is the backstop.
+            hard_limit = began + START_GRACE_S + budget + KILL_GRACE_S
+            started = False
+            while proc.poll() is None:
+                if should_stop():
+                    stopped = "interrupted or out of time"
+                    break
+                if not started and results.exists() and results.stat().st_size > 0:
+                    started = True
+                    hard_limit = min(hard_limit, time.monotonic() + budget + KILL_GRACE_S)
+                if time.monotonic() > hard_limit:
+                    stopped = f"time budget of {budget:.0f} s spent"
+                    break
+                time.sleep(0.05)
+        finally:
+            if proc.poll() is None:
+                _kill(proc)
+        errors.seek(max(0, errors.seek(0, os.SEEK_END) - STDERR_TAIL_BYTES))
+        tail = errors.read().decode(errors="replace")[-STDERR_TAIL_CHARS:]
+    return proc.returncode, stopped, tail
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
