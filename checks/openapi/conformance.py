@@ -11,13 +11,14 @@ from auditor.http import HttpClient
 from auditor.interface import AuditContext
 from auditor.model import Finding, Severity
 from auditor.operations import Operation, base_path
+from auditor.redact import MASK as MASK  # what masked text reads as (re-exported for tests)
+from auditor.redact import Redactor
 
 from checks.openapi.config import KNOWN_ST_CHECKS, WRITE_ST_CHECKS, OpenApiConfig
 from checks.openapi.rules import make_finding, rule_for_st_code
 from checks.openapi.st_adapter import SAFE_METHODS, UNSAFE_METHODS, StJob, StResult
 
 AUTH_STATUSES = frozenset({401, 403})
-MASK = "***"
 
 
 @dataclass
@@ -57,15 +58,10 @@ def plan(ctx: AuditContext, config: OpenApiConfig, document: dict[str, Any], sou
     return Plan(job, "", writes)
 
 
-def mask(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            text = text.replace(secret, MASK)
-    return text
-
-
 def judge(result: StResult, job: StJob, ops: list[Operation]) -> list[Finding]:
-    secrets = list(job.headers.values())
+    # The audit's own rules for secrets (auditor.redact): the runner scrubs the report with them too, but
+    # findings are masked here already so a judged result is safe wherever it is shown.
+    mask = Redactor(list(job.headers.values())).scrub
     findings: list[Finding] = []
     grouped: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
     for failure in result.failures:
@@ -82,8 +78,8 @@ def judge(result: StResult, job: StJob, ops: list[Operation]) -> list[Finding]:
                    f"{'s' if len(failures) != 1 else ''} ({', '.join(phases) or 'schemathesis'} phase"
                    f"{'s' if len(phases) != 1 else ''}).")
         evidence = f"{first.curl}\n# {first.title}: {(first.message or '').strip()[:600]}".rstrip()
-        findings.append(make_finding(rule_id, mask(message, secrets), {"endpoint": endpoint},
-                                     evidence=mask(evidence, secrets), key=first.code if rule_id == "OAS199" else ""))
+        findings.append(make_finding(rule_id, mask(message), {"endpoint": endpoint},
+                                     evidence=mask(evidence), key=first.code if rule_id == "OAS199" else ""))
     secured = {op.endpoint for op in ops if op.secured}
     for endpoint, statuses in sorted(result.statuses.items()):
         refused = sum(n for status, n in statuses.items() if status in AUTH_STATUSES)
@@ -102,7 +98,7 @@ def judge(result: StResult, job: StJob, ops: list[Operation]) -> list[Finding]:
         # build) leaves the run finished but the testing incomplete all the same.
         why = "; ".join(filter(None, [result.stopped, *result.errors[:2]])) or "the run did not finish"
         what = "stopped early" if not result.complete else "finished, but not every operation could be tested"
-        findings.append(make_finding("OAS091", f"Conformance testing {what}: {mask(why, secrets)} "
+        findings.append(make_finding("OAS091", f"Conformance testing {what}: {mask(why)} "
                                      f"(after {result.requests} requests).", {"url": job.base_url},
                                      stable_location={"conformance": "run"}))
     return findings

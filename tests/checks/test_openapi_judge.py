@@ -55,6 +55,15 @@ def test_credentials_are_masked_in_messages_and_evidence():
     assert "tok-9f8e7d6c5b4a" not in dumped and conformance.MASK in dumped
 
 
+def test_the_token_of_a_bearer_credential_is_masked_where_it_appears_alone():
+    # auditor.redact's rule, as in the rest of the report: "Bearer abc" given, "abc" alone masked too.
+    failure = _failure("ST101", message="token tok-9f8e7d6c5b4a was echoed")
+    result = StResult(failures=[failure], complete=False, stopped="bad token tok-9f8e7d6c5b4a")
+    findings = conformance.judge(result, _job({"Authorization": SECRET}), OPS)
+    dumped = json.dumps([f.to_dict() for f in findings])
+    assert "tok-9f8e7d6c5b4a" not in dumped and "token *** was echoed" in dumped and "bad token ***" in dumped
+
+
 def test_auth_only_operations_are_info_without_credentials_and_low_with_refused_ones():
     statuses = {"GET /items/{item_id}": Counter({401: 4, 404: 2}), "GET /items": Counter({401: 3})}
     result = StResult(statuses=statuses, complete=True)
