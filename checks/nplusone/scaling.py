@@ -67,7 +67,12 @@ def with_query(url_path: str, name: str, value: int) -> str:
 
 def count_items(body: str) -> int | None:
     """How many items a JSON list response holds: a top-level array, or the array in its envelope
-    (items, data, results, ...); None when the response is not a list."""
+    (items, data, results, ...); None when the response is not a list.
+
+    Not auditor.operations._list_items, though both unwrap the same ENVELOPE_KEYS: that one collects the
+    dict items a follow-up request can take ids from ([] for anything else), while the growth proof needs
+    the count the response answered — every element of a top-level array, and None ("not a list", so no
+    verdict) apart from 0 ("an empty page"), and no guess among several arrays of an object."""
     try:
         data = json.loads(body)
     except ValueError:
