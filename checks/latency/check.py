@@ -84,9 +84,9 @@ class LatencyCheck:
         spec = ctx.artifacts.spec
         if spec is None:
             raise CheckSkipped(f"no OpenAPI document: {ctx.artifacts.spec_problem}")
-        source = spec.source if spec.source.startswith(("http://", "https://")) else None
         try:
-            planned = traffic.plan(spec.document, ctx.http, config, source_url=source)
+            # base_path resolves relative servers against the source only when it is an http(s) URL
+            planned = traffic.plan(spec.document, ctx.http, config, source_url=spec.source)
         except (ValueError, TypeError, KeyError) as exc:
             raise CheckError(f"cannot plan requests from the spec: {exc}") from None
         planned = traffic.probe(planned, ctx.http, ctx.should_stop, ctx.progress,
