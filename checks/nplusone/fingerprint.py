@@ -4,7 +4,10 @@ statements of a different shape never do.
 Replaced by ``?``: string literals ('..' with '' escapes, E'..'/backslash escapes where the dialect has
 them, $tag$..$tag$ bodies), numbers, and every placeholder style ($1, %s, %(name)s, ?, :name). Removed:
 comments. Collapsed: whitespace, IN lists and ARRAY[...] of any length (``IN (?+)``), multi-row VALUES.
-Kept as they are: identifiers, quoted identifiers ("Book", `order`) and keyword case.
+Kept as they are: identifiers, quoted identifiers ("Book", `order`) and keyword case — except the name of a
+cursor in DECLARE / FETCH / MOVE / CLOSE, which becomes ``<cursor>``: drivers generate it per process and
+per cursor (Django's "_django_curs_<thread id>_sync_<n>", SQLAlchemy's "c_<object id>_<n>"), so with it
+kept one loop would be a new shape each time round and a finding's key would change every run.
 
 Why not sqlparse: it is exact but about 100 times too slow for a large log (see
 benchmarks/nplusone_fingerprint.py); it only pretty-prints the few statements a report shows. Why not
@@ -52,6 +55,12 @@ _IN_WORD = re.compile(r"\b(?:in|In|iN|array|Array)(?= ?[(\[]\?\+)")
 _VALUES_ROWS = re.compile(r"\b[Vv][Aa][Ll][Uu][Ee][Ss] ?\(\?(?:,\?)*\)(?:,\(\?(?:,\?)*\))*")
 # PostgreSQL's E'...' prefix is left in front of its "?": drop it so E'a' and 'a' are one shape.
 _E_PREFIX = re.compile(r"(?<![\w$])[eE]\?")
+# Cursor names (run on the normalised text; a quoted name may hold anything but an unpaired quote).
+_NAME = r'(?:"(?:[^"]|"")*"|[A-Za-z_][\w$]*)'
+_CURSOR_COMMANDS = ("DECLARE ", "FETCH ", "MOVE ", "CLOSE ")
+_DECLARE_NAME = re.compile(r"^(DECLARE )" + _NAME + r"(?= )", re.IGNORECASE)
+_LAST_NAME = re.compile(r"^((?:FETCH|MOVE|CLOSE) (?:.* )?)(?!ALL$)" + _NAME + r"$", re.IGNORECASE | re.DOTALL)
+CURSOR = "<cursor>"
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -91,6 +100,9 @@ def fingerprint(sql: str, *, backslash_escapes: bool | None = None) -> str:
     sql = sql.rstrip(" ;")
     if "\x00" in sql:
         sql = sql.replace("\x00", " ")
+    if sql[:8].upper().startswith(_CURSOR_COMMANDS):
+        pattern = _DECLARE_NAME if sql[:1] in "Dd" else _LAST_NAME
+        sql = pattern.sub(lambda m: m.group(1) + CURSOR, sql, count=1)
     return sql
 
 

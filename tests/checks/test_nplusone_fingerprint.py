@@ -67,6 +67,19 @@ CORPUS: list[tuple[str, str, bool]] = [
     ("lite-string-in-comment", "SELECT id FROM t WHERE name = '/* nor this */'", True),
     ("lite-is-null", "SELECT id FROM t WHERE name IS NULL", True),
     ("lite-eq", "SELECT id FROM t WHERE title = ?", True),
+    # Server-side cursors: the driver-generated name differs per process and per cursor, the shape does not
+    ("pg-declare", 'DECLARE "_django_curs_140234_sync_1" NO SCROLL CURSOR WITH HOLD FOR SELECT id FROM t '
+                   "WHERE a = $1", False),
+    ("pg-declare", 'DECLARE "_django_curs_139001_sync_7" NO SCROLL CURSOR WITH HOLD FOR SELECT id FROM t '
+                   "WHERE a = 5", False),
+    ("pg-declare-u", 'DECLARE "_django_curs_140234_sync_1" NO SCROLL CURSOR WITH HOLD FOR SELECT id FROM u '
+                     "WHERE a = $1", False),
+    ("pg-fetch", 'FETCH FORWARD 2000 FROM "_django_curs_140234_sync_1"', False),
+    ("pg-fetch", "FETCH FORWARD 100 FROM c_7f3a2b1c_3", False),
+    ("pg-fetch-all", "FETCH ALL IN c_7f3a2b1c_3", False),
+    ("pg-close", 'CLOSE "_django_curs_140234_sync_1"', False),
+    ("pg-close", "CLOSE c_1", False),
+    ("pg-close-all", "CLOSE ALL", False),
 ]
 
 
@@ -91,6 +104,9 @@ def test_every_template_groups_to_exactly_one_fingerprint_and_no_two_templates_m
      "SELECT x::int FROM t WHERE a = ? AND b = ? AND c = ? AND d = ? AND e = ?"),
     ("  SELECT 1 ;  ", "SELECT ?"),
     ("SELECT a FROM t /* hint */ WHERE b = 'x' -- end", "SELECT a FROM t WHERE b = ?"),
+    ('DECLARE "c_7f 3a" CURSOR FOR SELECT "a b" FROM t', 'DECLARE <cursor> CURSOR FOR SELECT "a b" FROM t'),
+    ("fetch next in my_cursor;", "fetch next in <cursor>"),
+    ("MOVE ABSOLUTE 3 FROM c1", "MOVE ABSOLUTE ? FROM <cursor>"),
 ])
 def test_normal_form(sql, expected):
     assert fingerprint(sql) == expected
