@@ -107,8 +107,16 @@ def _group_finding(profile: EndpointProfile, group: Group, config: NPlusOneConfi
     if proof is not None:
         lines.append(f"scaling: {proof.describe()}")
     return make_finding("NPQ004", message, {"endpoint": profile.endpoint}, evidence="\n".join(lines),
-                        severity=severity, key="|".join(group.fingerprints),
+                        severity=severity, key=_cyclic_key(group.fingerprints),
                         remediation=_fix(group.examples[0].sql, framework, several=True))
+
+
+def _cyclic_key(shapes: tuple[str, ...]) -> str:
+    """The group's shapes in loop order, from whichever one sorts first: where detection started (the first
+    iteration may skip a cached statement, so a run can find B,A where another found A,B) does not change
+    the finding's fingerprint, while a different loop body still does."""
+    rotations = ("|".join(shapes[i:] + shapes[:i]) for i in range(len(shapes)))
+    return min(rotations, default="")
 
 
 def _severity(total_ms: float | None, proof: Growth | None, config: NPlusOneConfig) -> Severity | None:

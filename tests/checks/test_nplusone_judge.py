@@ -68,7 +68,8 @@ def test_fifty_ms_in_total_raises_severity_without_a_page_parameter():
 
 def test_a_loop_that_opens_a_server_side_cursor_per_item_is_one_shape():
     # Django's .iterator() on PostgreSQL: every cursor gets a new generated name, the statement is the same.
-    declare = 'DECLARE "_django_curs_140234_sync_{n}" NO SCROLL CURSOR WITH HOLD FOR SELECT id FROM tags WHERE book_id = {n}'
+    declare = ('DECLARE "_django_curs_140234_sync_{n}" NO SCROLL CURSOR WITH HOLD FOR SELECT id FROM tags '
+               "WHERE book_id = {n}")
     request = _request([(PAGE, "(6, 0)")] + [(declare.format(n=n), "") for n in range(1, 7)])
     (finding,) = judge_endpoint(EndpointProfile("GET /books", request), CONFIG, None)
     assert finding.rule_id == "NPQ001" and "6 times" in finding.message
