@@ -4,6 +4,7 @@ conformance through schemathesis (conformance.py → st_adapter.py, in a child p
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from auditor.interface import AuditContext, Safety
@@ -34,7 +35,7 @@ class OpenApiCheck:
         spec = acquire(ctx)
         ops = operations(spec.document)
         findings: list[Finding] = []
-        doc_location, doc_stable = _document_location(spec)
+        doc_location, doc_stable = _document_location(spec, ctx.target.repo)
 
         if spec.validation_errors:
             findings.append(make_finding(
@@ -88,12 +89,25 @@ class OpenApiCheck:
                        metrics=metrics, findings=findings, status=status)
 
 
-def _document_location(spec: SpecInfo) -> tuple[dict[str, Any], dict[str, Any]]:
+def _document_location(spec: SpecInfo, repo: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Where document-level findings point, and what their fingerprint is computed from: the URL's path
+    (never its port), or the file relative to the repo — else its name, never the directory it sits in,
+    which differs between checkouts, CI workspaces and temp dirs."""
     if spec.source_url:
         from urllib.parse import urlsplit
 
         return {"url": spec.source}, {"spec": urlsplit(spec.source).path or "/"}
-    return {"file": spec.source}, {"file": spec.source}
+    return {"file": spec.source}, {"file": _stable_file(spec.source, repo)}
+
+
+def _stable_file(source: str, repo: Path | None) -> str:
+    path = Path(source)
+    if repo is not None:
+        try:
+            return path.resolve().relative_to(Path(repo).resolve()).as_posix()
+        except (OSError, ValueError):
+            pass   # not under the repo
+    return path.name or source
 
 
 def _completeness_findings(judged: completeness.Completeness, doc_location: dict[str, Any],

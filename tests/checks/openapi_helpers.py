@@ -114,11 +114,11 @@ def write_spec(tmp_path: Path, document: dict[str, Any] | str, name: str = "open
 
 def run_check(url: str | None, tmp_path: Path, *, spec: str | None = None, config: OpenApiConfig | None = None,
               read_only: bool = True, settings: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-              seconds: float = 120) -> Outcome:
+              seconds: float = 120, repo: Path | None = None) -> Outcome:
     work = tmp_path / "check-tmp"
     work.mkdir(parents=True, exist_ok=True)
     ctx = check_context(url, config or OpenApiConfig(), work, spec=spec, read_only=read_only, settings=settings,
-                        headers=headers, seconds=seconds)
+                        headers=headers, seconds=seconds, repo=repo)
     try:
         return OpenApiCheck().run(ctx)
     finally:
