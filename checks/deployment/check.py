@@ -15,12 +15,13 @@ from checks.deployment.checklist import Item, judged, not_checked
 from checks.deployment.config import DeploymentConfig
 from checks.deployment.dockerfile import (DockerfileError, ParsedDockerfile, final_user, healthcheck,
                                           judge_base_images, judge_pid1, judge_secrets, judge_user, parse)
-from checks.deployment.repo_files import RepoFiles, walk
+from checks.deployment.repo_files import RepoFiles, read_bytes, walk
 from checks.deployment.rules import make_finding
 from checks.deployment.secrets import mask_line
 
 MAX_DOCKERFILES = 20
 MAX_DOCKERFILE_BYTES = 1_000_000
+MAX_SKIPPED_SHOWN = 20
 
 
 class DeploymentCheck:
@@ -71,6 +72,9 @@ class DeploymentCheck:
         findings: list[Finding] = [f for item in rows for f in item.findings]
         truncated_note = (" (the repository walk stopped at its bound: some files were not looked at)"
                           if files.truncated else "")
+        if files.skipped:
+            truncated_note += (f"; {len(files.skipped)} file{'s' if len(files.skipped) != 1 else ''} not read "
+                               "(symlinks out of the repository, FIFOs, sockets or devices: see skipped_files)")
         # The health/metrics item mirrors the health check, whose findings stay there: say so, so that
         # "1 fail" beside a passing deployment status does not read as a contradiction.
         mirrored = items["health_metrics"].status in (checklist.FAIL, checklist.WARN) \
@@ -98,6 +102,7 @@ class DeploymentCheck:
             "ci_files": ci_files,
             "runbook": runbook,
             "shutdown": measured.to_metrics() if measured else None,
+            "skipped_files": [f"{rel}: {reason}" for rel, reason in files.skipped[:MAX_SKIPPED_SHOWN]],
         }
         return Outcome(summary=summary, metrics=metrics, findings=findings)
 
@@ -129,8 +134,7 @@ def _container_items(files: RepoFiles, config: DeploymentConfig,
     for path in files.dockerfiles[:MAX_DOCKERFILES]:
         rel = files.rel(path)
         try:
-            with path.open("rb") as fh:
-                data = fh.read(MAX_DOCKERFILE_BYTES)
+            data = read_bytes(path, MAX_DOCKERFILE_BYTES)
         except OSError as exc:
             parse_findings.append(make_finding("DPL002", f"{rel} cannot be read: {exc.strerror or exc}",
                                                {"file": rel, "line": 1}))

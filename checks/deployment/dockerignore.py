@@ -107,10 +107,12 @@ def locate(df_path: Path, df: ParsedDockerfile, files: RepoFiles) -> BuildContex
             break
         here = here.parent
     specific = df_path.with_name(df_path.name + ".dockerignore")
-    if specific.is_file():
+    # files.readable: a regular file that does not lead out of the checkout (a symlink to elsewhere is
+    # not read; the builder would not see its target either).
+    if files.readable(specific):
         return BuildContext(files.rel(df_path), context, specific)
     general = context / ".dockerignore"
-    return BuildContext(files.rel(df_path), context, general if general.is_file() else None)
+    return BuildContext(files.rel(df_path), context, general if files.readable(general) else None)
 
 
 def judge(build: BuildContext, df: ParsedDockerfile, files: RepoFiles) -> tuple[list[Finding], str]:

@@ -140,14 +140,14 @@ def find_runbook(files: RepoFiles, extra_globs: list[str]) -> str | None:
             ranked.append((rank, len(rel), rel))
     for directory in up_to_git_root(files.root, files.git_root)[1:]:  # the repo itself was walked
         for name in ("RUNBOOK.md", "OPERATIONS.md", "docs/runbook.md", "docs/operations.md"):
-            if (directory / name).is_file():
+            if files.readable(directory / name):
                 ranked.append((_doc_rank(Path(name).name, name, []) or 0, 0, files.rel(directory / name)))
     if ranked:
         return min(ranked)[2]
     for directory in up_to_git_root(files.root, files.git_root):
         for readme in ("README.md", "README.rst", "README"):
             path = directory / readme
-            if path.is_file():
+            if files.readable(path):
                 try:
                     text = read_text(path, 500_000)
                 except OSError:
@@ -187,12 +187,12 @@ def find_ci(files: RepoFiles) -> list[str]:
     found: list[str] = []
     for directory in up_to_git_root(files.root, files.git_root):
         for name in CI_FILES:
-            if (directory / name).is_file():
+            if files.readable(directory / name):
                 found.append(files.rel(directory / name))
         for name in CI_DIRS:
             folder = directory / name
             if folder.is_dir():
-                entries = sorted(p for p in folder.iterdir() if p.is_file())
+                entries = sorted(p for p in folder.iterdir() if files.readable(p))
                 if name == ".github/workflows":
                     entries = [p for p in entries if p.suffix in (".yml", ".yaml")]
                 found.extend(files.rel(p) for p in entries[:3])

@@ -1,25 +1,35 @@
 """Gather: one bounded walk of the repository that sorts out the files the checklist reads
 (Dockerfiles, ignore files, compose files, YAML that may be Kubernetes manifests, .env files, Python
-sources, docs), plus the git root and the files git tracks."""
+sources, docs), plus the git root and the files git tracks.
+
+Never leaving the repository, as checks/security/repo_files.list_files: a symlink whose target resolves
+outside the repo is not followed (it could point at the auditor's own /etc), and only regular files are
+read (opening a FIFO blocks until a writer comes; sockets and devices are not configuration). Skipped
+entries are listed with the reason. Reads of files the walk did not list (README, ignore files and CI
+files up to the git root) go through the same rule, bounded by the git root."""
 
 from __future__ import annotations
 
 import fnmatch
 import os
 import re
+import stat
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-# Directories that never hold deployment config of the service itself, and can be huge.
+from checks.security.repo_files import VENDORED_DIRS
+
+# Directories that never hold deployment config of the service itself, and can be huge: the security
+# check's vendored trees, plus build output and editor state.
 # (".env" here is a virtualenv directory; a .env *file* is still seen.)
-PRUNE = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", ".env", "__pycache__", ".tox",
-                   ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".eggs", "dist",
-                   "build", ".idea", ".vscode", "htmlcov", "audit-report",
-                   # Test fixtures may hold deliberately bad Dockerfiles and manifests: not the service's.
-                   "tests", "test", "testdata", "fixtures", "__fixtures__"})
+PRUNE = VENDORED_DIRS | frozenset({"env", ".env", "dist", "build", ".idea", ".vscode", "htmlcov", "audit-report",
+                                   # Test fixtures may hold deliberately bad Dockerfiles and manifests: not
+                                   # the service's.
+                                   "tests", "test", "testdata", "fixtures", "__fixtures__"})
 MAX_ENTRIES = 50_000     # files looked at in one walk
 MAX_DEPTH = 10
 WALK_SECONDS = 10.0
@@ -45,6 +55,17 @@ class RepoFiles:
     docs: list[Path] = field(default_factory=list)           # *.md / *.rst / *.txt / *.adoc
     truncated: bool = False                                   # the walk hit a bound
     tracked: set[str] | None = None                           # git-tracked paths relative to git_root
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (rel, reason): never read
+
+    @property
+    def boundary(self) -> Path:
+        """What may be read: the git checkout the repo is in (runbooks, CI and build contexts are looked
+        for up to its root), else the repo itself."""
+        return self.git_root or self.root
+
+    def readable(self, path: Path) -> bool:
+        """A regular file inside the boundary (symlinks resolved): for files the walk did not list."""
+        return entry_problem(self.boundary, path) is None
 
     def rel(self, path: Path) -> str:
         """Repo-relative posix path; "../x" for files between the repo and its git root."""
@@ -65,6 +86,32 @@ class RepoFiles:
 
 def is_env_file(name: str) -> bool:
     return bool(_ENV_FILE.match(name)) and not _ENV_TEMPLATE.search(name)
+
+
+def entry_problem(root: Path, path: Path) -> str | None:
+    """Why ``path`` must not be read, or None: the rules of checks/security/repo_files.list_files (a
+    symlink resolving outside ``root`` is not followed; only regular files), except that a symlink inside
+    the repo is read under its own name (a `Dockerfile -> docker/Dockerfile.prod` is the Dockerfile)."""
+    try:
+        info = path.lstat()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    is_link = stat.S_ISLNK(info.st_mode)
+    if is_link or not _inside(root, Path(os.path.realpath(path.parent))):
+        if not _inside(root, Path(os.path.realpath(path))):
+            return ("symlink pointing outside the repository (not followed)" if is_link
+                    else "resolves outside the repository (not followed)")
+        try:
+            info = path.stat()
+        except OSError:
+            return "broken symlink"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (FIFO, socket or device: not read)"
+    return None
+
+
+def _inside(root: Path, path: Path) -> bool:
+    return path == root or root in path.parents
 
 
 def find_git_root(start: Path) -> Path | None:
@@ -108,6 +155,10 @@ def walk(root: Path, *, should_stop: Callable[[], bool] = lambda: False) -> Repo
                 found.truncated = True
                 return _with_tracked(found)
             path = current / name
+            problem = entry_problem(root, path)
+            if problem is not None:
+                found.skipped.append((found.rel(path), problem))
+                continue
             lower = name.lower()
             if _DOCKERFILE.match(name) and not lower.endswith(".dockerignore"):
                 found.dockerfiles.append(path)
@@ -141,7 +192,27 @@ def matches_any(rel_path: str, globs: list[str]) -> bool:
     return any(fnmatch.fnmatch(rel_path, g) or fnmatch.fnmatch(rel_path.lower(), g.lower()) for g in globs)
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file; OSError otherwise. Opened non-blocking and
+    checked again after opening: a file swapped for a FIFO after the walk fails here instead of blocking
+    the audit until someone writes to it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: Path, limit: int = 1_000_000) -> bytes:
+    """At most ``limit`` bytes of a regular file; raises OSError (also for a FIFO, socket or device)."""
+    with open_regular(path) as fh:
+        return fh.read(limit)
+
+
 def read_text(path: Path, limit: int = 1_000_000) -> str:
     """At most ``limit`` bytes as text (UTF-8 with replacement); raises OSError."""
-    with path.open("rb") as fh:
-        return fh.read(limit).decode("utf-8", "replace")
+    return read_bytes(path, limit).decode("utf-8", "replace")
