@@ -11,9 +11,11 @@ from auditor.model import Finding, Severity
 from checks.deployment.repo_files import RepoFiles, matches_any, read_text, up_to_git_root
 from checks.deployment.rules import make_finding
 from checks.deployment.secrets import is_secret_name
+from checks.security.secrets_scan import env_keys
 
 MAX_PY_FILES = 2000
 MAX_PY_BYTES = 300_000
+MAX_ENV_BYTES = 200_000
 
 # Ways Python services read their settings from the environment.
 ENV_READERS = re.compile(
@@ -94,38 +96,41 @@ def judge_config(facts: ConfigFacts) -> tuple[list[Finding], str]:
 
 
 def judge_env_files(files: RepoFiles) -> tuple[list[Finding], str]:
-    """DPL020 for each .env file git tracks (or, outside git, that is simply there)."""
+    """DPL020 for each .env file git tracks (or, outside git, that is simply there) and that sets at least
+    one value: `KEY=` with nothing, comments and blank lines are a template's, not configuration."""
     findings: list[Finding] = []
     committed: list[str] = []
+    templates: list[str] = []
     for path in files.env_files:
         tracked = files.is_tracked(path)
         if tracked is False:
             continue  # a local, untracked .env is how it should be
         rel = files.rel(path)
+        keys = _keys_with_values(path)
+        if not keys:
+            templates.append(rel)
+            continue
         committed.append(rel)
-        keys = _env_keys(path)
         secret_keys = [k for k in keys if is_secret_name(k)]
         where = "is committed" if tracked else "is in the repository (not a git checkout: cannot tell if committed)"
-        message = f"{rel} {where}" + (f"; it sets {', '.join(secret_keys[:5])}" if secret_keys else "") + "."
+        sets = f"; it sets {', '.join(secret_keys[:5])}" if secret_keys else ""
+        message = f"{rel} {where} with {len(keys)} value{'s' if len(keys) != 1 else ''}{sets}."
         findings.append(make_finding("DPL020", message, {"file": rel, "line": 1},
                                      evidence=", ".join(f"{k}=***" for k in keys[:8]),
                                      severity=Severity.HIGH if secret_keys else Severity.MEDIUM))
-    return findings, (f"committed: {', '.join(committed)}" if committed else "no committed .env")
+    detail = f"committed: {', '.join(committed)}" if committed else "no committed .env"
+    if templates:
+        detail += f"; without values (a template, not reported): {', '.join(templates)}"
+    return findings, detail
 
 
-def _env_keys(path: Path) -> list[str]:
+def _keys_with_values(path: Path) -> list[str]:
+    """The keys that carry a value, parsed as the security check parses .env files (SEC012)."""
     try:
-        text = read_text(path, 200_000)
+        text = read_text(path, MAX_ENV_BYTES)
     except OSError:
         return []
-    keys = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("export "):
-            line = line[len("export "):]
-        if "=" in line and not line.startswith("#"):
-            keys.append(line.split("=", 1)[0].strip())
-    return keys
+    return list(dict.fromkeys(key for key, has_value in env_keys(text) if has_value))
 
 
 def find_runbook(files: RepoFiles, extra_globs: list[str]) -> str | None:

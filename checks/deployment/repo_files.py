@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from checks.security.repo_files import VENDORED_DIRS
+# One definition of an env file for both checks (DPL020 and SEC012 judge the same files): .env,
+# .env.<x> (also .env.production.local), <x>.env; not the templates people commit on purpose
+# (.env.example, .sample, .template, .dist, .defaults, .tmpl, .tpl).
+from checks.security.secrets_scan import is_env_file
 
 # Directories that never hold deployment config of the service itself, and can be huge: the security
 # check's vendored trees, plus build output and editor state.
@@ -38,9 +42,6 @@ MAX_GIT_UP = 30          # parent directories climbed to find the git root
 
 _DOCKERFILE = re.compile(r"^(?:Dockerfile|Containerfile)(?:\.[\w.-]+)?$|^[\w.-]+\.(?:Dockerfile|dockerfile)$")
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:\.[\w-]+)?\.ya?ml$")
-# .env, .env.production, prod.env ... but not the documented templates people commit on purpose.
-_ENV_FILE = re.compile(r"^(?:\.env(?:\.[\w-]+)?|[\w-]+\.env)$")
-_ENV_TEMPLATE = re.compile(r"(?:example|sample|template|dist|defaults?|tmpl|schema)", re.IGNORECASE)
 
 
 @dataclass
@@ -82,10 +83,6 @@ class RepoFiles:
             return path.relative_to(self.git_root).as_posix() in self.tracked
         except ValueError:
             return None
-
-
-def is_env_file(name: str) -> bool:
-    return bool(_ENV_FILE.match(name)) and not _ENV_TEMPLATE.search(name)
 
 
 def entry_problem(root: Path, path: Path) -> str | None:

@@ -70,8 +70,8 @@ _RULES = (
     # Configuration.
     Rule("DPL020", "Committed .env file", Severity.HIGH,
          "Remove the file from the repository (git rm --cached), add it to .gitignore, rotate every secret it "
-         "held, and commit a .env.example with placeholder values instead. High when it holds secret-named "
-         "keys, medium otherwise."),
+         "held, and commit a .env.example with placeholder values instead. High when a secret-named key has a "
+         "value, medium otherwise."),
     Rule("DPL021", "Configuration not read from the environment", Severity.HIGH,
          "Read deployment-specific settings (database URL, secrets, log level) from environment variables "
          "(os.environ, pydantic-settings BaseSettings, django-environ), as the twelve-factor app does, so one "
