@@ -59,8 +59,18 @@ class ParsedDockerfile:
     def final(self) -> Stage:
         return self.stages[-1]
 
-    def all_instructions(self) -> list[Instruction]:
-        return self.global_args + [i for s in self.stages for i in s.instructions]
+    def scoped_instructions(self) -> list[tuple[str, Instruction]]:
+        """Every instruction with the name of its scope: "global" (ARGs before the first FROM) or its
+        stage's (see stage_name)."""
+        scoped = [("global", i) for i in self.global_args]
+        for number, stage in enumerate(self.stages, start=1):
+            scoped += [(stage_name(stage, number), i) for i in stage.instructions]
+        return scoped
+
+
+def stage_name(stage: Stage, number: int) -> str:
+    """What tells a stage apart in a fingerprint key without a line number: its alias, else its ordinal."""
+    return f"stage {stage.alias}" if stage.alias else f"stage {number}"
 
 
 def parse(data: bytes, path: str) -> ParsedDockerfile:
@@ -150,15 +160,17 @@ def judge_base_images(df: ParsedDockerfile) -> tuple[list[Finding], list[str]]:
     findings: list[Finding] = []
     notes: list[str] = []
     aliases: set[str] = set()
-    for stage in df.stages:
+    for number, stage in enumerate(df.stages, start=1):
         image = stage.image
+        # Several FROMs of one file may be unpinned: the key names the stage and the image, not the line.
+        key = f"{stage_name(stage, number)}: {stage.raw_image}"
         if image.lower() == "scratch" or image in aliases:
             pass
         elif _VAR.search(image):
             findings.append(make_finding(
                 "DPL003", f"FROM {stage.raw_image} in {df.path} depends on a build argument without a default, "
                 "so the base image is whatever the builder passes.", {"file": df.path, "line": stage.line},
-                evidence=f"FROM {stage.raw_image}", severity=Severity.MEDIUM))
+                evidence=f"FROM {stage.raw_image}", severity=Severity.MEDIUM, key=key))
         else:
             ref = split_image(image)
             if ref.digest:
@@ -167,7 +179,7 @@ def judge_base_images(df: ParsedDockerfile) -> tuple[list[Finding], list[str]]:
                 why = "the `latest` tag" if ref.tag else "no tag (Docker uses `latest`)"
                 findings.append(make_finding(
                     "DPL003", f"FROM {image} in {df.path} uses {why}: every build may get a different base "
-                    "image.", {"file": df.path, "line": stage.line}, evidence=f"FROM {stage.raw_image}"))
+                    "image.", {"file": df.path, "line": stage.line}, evidence=f"FROM {stage.raw_image}", key=key))
             else:
                 notes.append(f"{image} (tag; a digest would be reproducible)")
         if stage.alias:
@@ -204,10 +216,13 @@ def judge_user(df: ParsedDockerfile, *, runs_as_non_root_elsewhere: bool = False
 def judge_secrets(df: ParsedDockerfile) -> list[Finding]:
     """DPL005 for a literal secret value (masked), DPL006 for a secret-named ENV/ARG without one."""
     findings: list[Finding] = []
-    for ins in df.all_instructions():
+    for scope, ins in df.scoped_instructions():
         if ins.name not in ("ENV", "ARG"):
             continue
         for key, value in ins.pairs:
+            # One file may set several secrets, and the same name in several stages (a global ARG is
+            # declared again inside the stage that uses it): scope, instruction and name tell them apart.
+            discriminator = f"{scope} {ins.name} {key}"
             literal = value.strip()
             is_literal = bool(literal) and not _VAR.fullmatch(literal)
             detected = secret_types(f"{key}={literal}") if literal else []
@@ -217,12 +232,12 @@ def judge_secrets(df: ParsedDockerfile) -> list[Finding]:
                 findings.append(make_finding(
                     "DPL005", f"{ins.name} {key} in {df.path} sets a literal value ({kind}); it is stored in the "
                     "image for anyone who can pull it.", location,
-                    evidence=f"{ins.name} {key}={mask(literal)}", key=key))
+                    evidence=f"{ins.name} {key}={mask(literal)}", key=discriminator))
             elif is_secret_name(key):
                 findings.append(make_finding(
                     "DPL006", f"{ins.name} {key} in {df.path} is named like a secret; a value given to it at "
                     "build time is recorded in the image.", location,
-                    evidence=f"{ins.name} {key}{'=' + literal if literal else ''}", key=key))
+                    evidence=f"{ins.name} {key}{'=' + literal if literal else ''}", key=discriminator))
     return findings
 
 

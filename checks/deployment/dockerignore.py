@@ -133,6 +133,8 @@ def judge(build: BuildContext, df: ParsedDockerfile, files: RepoFiles) -> tuple[
                              f"({exc}); Docker refuses to build with it.", location)], "invalid pattern"
     ignore_rel = files.rel(build.ignore_file)
     ignore_location = {"file": ignore_rel, "line": 1}
+    # Several Dockerfiles may share one ignore file (the location): the key names the one judged.
+    key = build.dockerfile
     findings: list[Finding] = []
     # .env files that exist in the context now, then where one would land: the root and every copied dir.
     existing = [p for p in files.env_files if build.context == p.parent or build.context in p.parents]
@@ -145,13 +147,14 @@ def judge(build: BuildContext, df: ParsedDockerfile, files: RepoFiles) -> tuple[
         findings.append(make_finding(
             "DPL011", f"{ignore_rel} does not exclude {', '.join(leaking_now[:5])}, which exist in the build "
             "context: they are sent to the builder and copied into the image by a COPY of their directory.",
-            ignore_location, severity=Severity.MEDIUM))
+            ignore_location, severity=Severity.MEDIUM, key=key))
     elif leaking_later:
         findings.append(make_finding(
             "DPL011", f"{ignore_rel} does not exclude .env files (checked: {', '.join(leaking_later[:5])}); "
-            "none exists now, but a developer's local one would be copied into the image.", ignore_location))
+            "none exists now, but a developer's local one would be copied into the image.", ignore_location,
+            key=key))
     if (build.context / ".git").exists() and not excluded(".git", patterns):
         findings.append(make_finding("DPL012", f"{ignore_rel} does not exclude .git; the build context "
-                                     f"{files.rel(build.context)} is a git checkout.", ignore_location))
+                                     f"{files.rel(build.context)} is a git checkout.", ignore_location, key=key))
     detail = f"{ignore_rel} ({len(patterns)} patterns; context {files.rel(build.context)})"
     return findings, detail

@@ -189,7 +189,7 @@ def _workload(item: dict[str, Any], rel: str, text: str, found: Manifests) -> No
             found.findings.append(make_finding(
                 "DPL015", f"Container {cname} of {item.get('kind')} {name} in {rel} has no "
                 f"{' and no '.join(missing)}.", {"file": rel, "line": _find_line(text, f"- name: {cname}", f"name: {cname}")},
-                key=f"{name}/{cname}"))
+                key=f"{item.get('kind')}/{name}/{cname}"))
 
 
 def _find_line(text: str, *needles: str) -> int:
