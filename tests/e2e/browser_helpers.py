@@ -39,7 +39,9 @@ def launch_chromium() -> tuple[Any, Any] | str:
         return "playwright not installed: pip install -e '.[dev]'"
     executable = find_chromium()
     if executable is None:
-        return "chromium not installed: apt-get install chromium"
+        explicit = os.environ.get("AUDIT_TEST_CHROMIUM")
+        return (f"AUDIT_TEST_CHROMIUM={explicit} is not a file" if explicit
+                else "chromium not installed: apt-get install chromium")
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS,
