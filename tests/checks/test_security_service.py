@@ -94,6 +94,21 @@ def test_openapi_ignored_auth_is_linked_not_repeated(insecure, tmp_path):
     assert "already reported by openapi: GET /secret as OAS401" in outcome.summary
 
 
+def test_only_openapi_rule_oas401_at_the_same_endpoint_is_linked(insecure, tmp_path):
+    """Free text is no link: an openapi finding of another rule that mentions ST401 / ignored auth (a
+    schema finding quoting a body, say) must not swallow SEC020; OAS401 at another endpoint neither."""
+    mentions = Finding(rule_id="OAS108", severity=Severity.MEDIUM, title="Response does not match its schema",
+                       message="the body says: ignored auth is checked elsewhere (ST401)",
+                       evidence='{"detail": "ST401 ignored_auth"}', location={"endpoint": "GET /secret"})
+    elsewhere = Finding(rule_id="OAS401", severity=Severity.HIGH, title="Ignored auth (ST401)", message="",
+                        location={"endpoint": "GET /items"})
+    earlier = {"openapi": CheckResult(id="openapi", title="OpenAPI", section=Section.OPENAPI, status=Status.FAIL,
+                                      summary="", findings=[mentions, elsewhere])}
+    outcome = run_service(insecure.url, tmp_path, earlier=earlier)
+    assert ("SEC020", "GET /secret") in rules_at(outcome)
+    assert outcome.metrics["linked_findings"] == []
+
+
 def test_rate_limit_burst_is_capped_and_judged(tmp_path):
     count = {"n": 0}
 
