@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -138,6 +139,10 @@ def read_text(path: Path, root: Path, rel: str, max_bytes: int) -> tuple[str | N
     """The file's text, or the reason it is not read (outside the repo, too large, not UTF-8)."""
     if not _inside(path, root):
         return None, Problem("DEP012", rel, None, f"{rel} is a symlink to a file outside the repository: not read")
+    # Only regular files are read: reading a FIFO named requirements.txt blocks until a writer comes
+    # (forever), a device may never end, and a directory cannot be read at all.
+    if not path.is_file():
+        return None, Problem("DEP012", rel, None, f"{rel} is not a regular file ({_file_type(path)}): not read")
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -151,6 +156,19 @@ def read_text(path: Path, root: Path, rel: str, max_bytes: int) -> tuple[str | N
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         return None, Problem("DEP012", rel, line, f"{rel} is not UTF-8 (byte {exc.start}, line {line}): not read")
+
+
+def _file_type(path: Path) -> str:
+    """What a non-regular path is, in words (for the problem's message)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "a dangling symlink" if path.is_symlink() else "gone while the audit ran"
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -31,9 +31,9 @@ _RULES = (
          "The line is not a valid PEP 508 requirement or pip option, so pip would reject it too, and "
          "the dependency it meant was not audited. Fix the line (name[extras] specifier ; marker)."),
     Rule("DEP012", "Unreadable dependency manifest", Severity.MEDIUM,
-         "The manifest or lock file could not be read (not UTF-8, not valid TOML/JSON, too large, or a "
-         "symlink leaving the repository), so none of its dependencies were audited. Regenerate the lock "
-         "file with its tool, or fix the file."),
+         "The manifest or lock file could not be read (not UTF-8, not valid TOML/JSON, too large, a "
+         "symlink leaving the repository, or not a regular file: a FIFO, device or directory), so none "
+         "of its dependencies were audited. Regenerate the lock file with its tool, or fix the file."),
     Rule("DEP020", "Dependencies not audited", Severity.MEDIUM,
          "The vulnerability source could not check these packages (no network, the service did not know "
          "them, or the source failed), so nothing is known about them: this is not a pass. Run the audit "

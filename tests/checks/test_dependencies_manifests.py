@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from checks.dependencies.manifests import exact_version, manifest_kind, read_inventory
 from checks.dependencies.model import Package
@@ -114,3 +119,30 @@ def test_include_cycle_terminates(tmp_path):
 def test_stop_request_leaves_the_inventory_incomplete():
     inventory = read_inventory(REPOS / "locks", should_stop=lambda: True)
     assert inventory.complete is False and inventory.declared == []
+
+
+def test_fifo_or_directory_named_like_a_manifest_is_skipped_with_a_note(tmp_path):
+    """A FIFO named requirements.txt would block a plain read forever: the inventory runs in a child
+    process with a timeout, so this test fails instead of hanging if the FIFO is ever opened."""
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    os.mkfifo(repo / "requirements.txt")
+    (repo / "dev-requirements.txt").mkdir()  # a directory: only reachable as a configured manifest
+    (repo / "sub" / "requirements.txt").write_text("real-pkg==1.0.0\n")
+    script = ("import json, sys\nfrom pathlib import Path\nfrom checks.dependencies.manifests import read_inventory\n"
+              "inv = read_inventory(Path(sys.argv[1]), extra=['dev-requirements.txt'])\n"
+              "print(json.dumps({'problems': [[p.rule_id, p.file, p.message] for p in inv.problems],"
+              " 'pins': sorted(p.key for p in inv.pins())}))\n")
+    root = Path(__file__).resolve().parents[2]
+    try:
+        done = subprocess.run([sys.executable, "-c", script, str(repo)], cwd=root, capture_output=True, text=True,
+                              timeout=60)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("reading the manifests blocked on the FIFO") from None
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout)
+    assert got["pins"] == ["real-pkg"]  # the regular manifest is still read
+    assert sorted(tuple(p) for p in got["problems"]) == [
+        ("DEP012", "dev-requirements.txt", "dev-requirements.txt is not a regular file (a directory): not read"),
+        ("DEP012", "requirements.txt", "requirements.txt is not a regular file (a FIFO): not read"),
+    ]
