@@ -18,7 +18,6 @@ from __future__ import annotations
 import configparser
 import json
 import os
-import subprocess
 import sys
 import time
 import tomllib
@@ -29,13 +28,13 @@ from typing import Any
 
 from auditor.model import Finding, Severity
 
+from checks.coverage.proc import run_bounded
 from checks.security.rules import make_finding
 
 # bandit's hard-coded-password heuristics (B105 string, B106 funcarg, B107 default) are the secret
 # scanner's job here (detect-secrets, with entropy and allow-list filters): one problem, one finding.
 SECRET_TESTS = frozenset({"B105", "B106", "B107"})
 MAX_ARGS_CHARS = 100_000  # split very long file lists into several bandit runs (ARG_MAX is far above)
-POLL_S = 0.1
 
 # bandit severity × confidence → finding severity. High severity with high confidence is a real defect
 # (shell injection, disabled TLS verification); low confidence halves the trust.
@@ -114,7 +113,7 @@ def run(repo: Path, rel_files: list[str], extra_args: list[str], *, out_dir: Pat
         # "./"-prefixed, as bandit's own walk names them, so that exclude patterns written for a
         # `bandit -r .` run (e.g. "./legacy") match.
         command += ["--", *(f"./{name}" for name in chunk)]
-        stderr = _run_bounded(command, repo, deadline, should_stop)
+        stderr = _run_bounded(command, repo, deadline, should_stop, out.with_suffix(".log"))
         part = parse(_read_json(out, stderr))
         merged.results += part.results
         merged.errors += part.errors
@@ -136,34 +135,23 @@ def _chunks(files: list[str]) -> list[list[str]]:
     return chunks
 
 
-def _run_bounded(command: list[str], cwd: Path, deadline: float, should_stop: Callable[[], bool]) -> str:
-    # stdout/stderr to files: no pipe can fill up and block bandit while we poll.
-    try:
-        process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    except OSError as exc:
-        raise BanditFailed(f"bandit could not start: {exc}") from exc
-    try:
-        while True:
-            try:
-                process.wait(timeout=POLL_S)
-                break
-            except subprocess.TimeoutExpired:
-                if should_stop():
-                    raise BanditFailed("bandit stopped: the audit was interrupted or ran out of time") from None
-                if time.monotonic() >= deadline:
-                    raise BanditFailed("bandit timed out (raise [tool.auditor.security] bandit_timeout_s)") from None
-        stderr = process.stderr.read().decode("utf-8", errors="replace") if process.stderr else ""
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
-    # 0: no issues, 1: issues found; anything else is bandit failing (bad config, usage).
-    if process.returncode not in (0, 1):
-        raise BanditFailed(f"bandit failed (exit {process.returncode}): {_last_line(stderr)}")
-    return stderr
+def _run_bounded(command: list[str], cwd: Path, deadline: float, should_stop: Callable[[], bool],
+                 log_path: Path) -> str:
+    """bandit to completion within the deadline; its output (stderr: warnings, errors) goes to a file,
+    never a pipe — a bandit logging more than a pipe holds (64 KB of "Test in comment: ... ignoring"
+    warnings) would otherwise block on the write while we wait for it to exit. Returns the output's
+    tail."""
+    result = run_bounded(command, cwd=cwd, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                         timeout_s=max(deadline - time.monotonic(), 0.0), log_path=log_path,
+                         should_stop=should_stop)
+    if result.stopped:
+        raise BanditFailed("bandit stopped: the audit was interrupted or ran out of time")
+    if result.timed_out:
+        raise BanditFailed("bandit timed out (raise [tool.auditor.security] bandit_timeout_s)")
+    # 0: no issues, 1: issues found; anything else is bandit failing (bad config, usage, not started).
+    if result.returncode not in (0, 1):
+        raise BanditFailed(f"bandit failed (exit {result.returncode}): {_last_line(result.output)}")
+    return result.output
 
 
 def _last_line(text: str) -> str:

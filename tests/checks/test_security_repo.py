@@ -150,6 +150,21 @@ def test_bandit_stops_when_the_audit_stops(fixture_repo, tmp_path):
         bandit_scan.run(fixture_repo, ["app/shell.py"], [], out_dir=tmp_path, timeout_s=60, should_stop=lambda: True)
 
 
+def test_bandit_writing_more_than_a_pipe_holds_to_stderr_finishes(tmp_path):
+    """Real bandit warns once per `# nosec` naming an unknown test: 3000 of them are over 200 KB on
+    stderr, more than a pipe buffers. Read only after exit, bandit blocked on the write until the time
+    budget ran out; its output goes to a file now, and the report comes back."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "noisy.py").write_text("import hashlib\nhashlib.md5(b'x')\n"
+                                   + "".join(f"x{i} = {i}  # nosec B999\n" for i in range(3000)))
+    outcome = run_repo(repo, tmp_path / "w", SecurityConfig(secrets=False, bandit_timeout_s=60))
+    assert [(f.title.split()[0], f.location["file"]) for f in outcome.findings if f.rule_id == "SEC001"] == [
+        ("B324", "noisy.py")]
+    log = next((tmp_path / "w").rglob("bandit-std-0.log"))
+    assert log.stat().st_size > 200_000  # the warnings really were written, to the file
+
+
 def test_severity_matrix():
     assert bandit_scan.severity_of("HIGH", "HIGH") == Severity.HIGH
     assert bandit_scan.severity_of("MEDIUM", "LOW") == Severity.LOW
