@@ -18,10 +18,11 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import re
 import sys
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,14 @@ from auditor.model import Finding, Severity
 
 from checks.coverage.proc import run_bounded
 from checks.security.rules import make_finding
+from checks.security.secrets_scan import MASK
 
 # bandit's hard-coded-password heuristics (B105 string, B106 funcarg, B107 default) are the secret
 # scanner's job here (detect-secrets, with entropy and allow-list filters): one problem, one finding.
 SECRET_TESTS = frozenset({"B105", "B106", "B107"})
+# Their issue text quotes the string: "Possible hardcoded password: 'hunter'" (bandit 1.7-1.9).
+_PASSWORD_TEXT = re.compile(r"Possible hardcoded password: '(.*)'\s*\Z", re.DOTALL)
+MIN_BARE_MASK = 4
 MAX_ARGS_CHARS = 100_000  # split very long file lists into several bandit runs (ARG_MAX is far above)
 
 # bandit severity × confidence → finding severity. High severity with high confidence is a real defect
@@ -193,18 +198,55 @@ def _key(result: dict[str, Any]) -> tuple[str, str, int, int]:
             int(result.get("col_offset") or 0))
 
 
+def password_literal(result: dict[str, Any]) -> str | None:
+    """The string a hardcoded-password result (B105/B106/B107) quotes in its issue text, else None."""
+    if str(result.get("test_id")) not in SECRET_TESTS:
+        return None
+    match = _PASSWORD_TEXT.search(str(result.get("issue_text", "")))
+    return match.group(1) if match and match.group(1) else None
+
+
+def password_literals(*reports: BanditReport | None) -> dict[str, set[str]]:
+    """file → the strings bandit's hardcoded-password tests flagged in it. Those results are not
+    reported (the secret scanner's job) but their literals are masked in every other bandit finding of
+    the file: bandit's `code` quotes the lines around an issue, and detect-secrets may not have flagged
+    that string (``auth_token = "abcd"``)."""
+    found: dict[str, set[str]] = {}
+    for report in reports:
+        for result in report.results if report is not None else []:
+            literal = password_literal(result)
+            if literal is not None:
+                found.setdefault(_norm(result.get("filename", "")), set()).add(literal)
+    return found
+
+
+def mask_literals(text: str, literals: Iterable[str]) -> str:
+    """Every quoted occurrence of each literal replaced by the mask, quotes kept ('x' → '********'); a
+    literal of MIN_BARE_MASK characters or more also where it stands unquoted. Shorter ones are masked
+    only quoted so that a one-letter password does not blank every "a" of the evidence."""
+    for literal in sorted({lit for lit in literals if lit}, key=len, reverse=True):
+        for quote in ('"', "'"):
+            text = text.replace(f"{quote}{literal}{quote}", f"{quote}{MASK}{quote}")
+        if len(literal) >= MIN_BARE_MASK:
+            text = text.replace(literal, MASK)
+    return text
+
+
 def judge(standard: BanditReport, with_nosec: BanditReport | None) -> list[Finding]:
     """SEC001 per issue (suppressed ones from the --ignore-nosec run that the standard run dropped),
     SEC002 per file bandit could not scan."""
     findings: list[Finding] = []
+    literals = password_literals(standard, with_nosec)
     kept = {_key(r) for r in standard.results}
     for result in standard.results:
         if str(result.get("test_id")) not in SECRET_TESTS:
-            findings.append(issue_finding(result, suppressed=False))
+            findings.append(issue_finding(result, suppressed=False,
+                                          literals=literals.get(_norm(result.get("filename", "")), ())))
     if with_nosec is not None:
         for result in with_nosec.results:
             if _key(result) not in kept and str(result.get("test_id")) not in SECRET_TESTS:
-                findings.append(issue_finding(result, suppressed=True))
+                findings.append(issue_finding(result, suppressed=True,
+                                              literals=literals.get(_norm(result.get("filename", "")), ())))
     seen: set[str] = set()
     for error in standard.errors:
         name = _norm(error.get("filename", ""))
@@ -217,7 +259,11 @@ def judge(standard: BanditReport, with_nosec: BanditReport | None) -> list[Findi
     return findings
 
 
-def issue_finding(result: dict[str, Any], *, suppressed: bool) -> Finding:
+def issue_finding(result: dict[str, Any], *, suppressed: bool, literals: Iterable[str] = ()) -> Finding:
+    """SEC001 for one bandit result, with ``literals`` (the file's flagged password strings) and, for a
+    hardcoded-password result itself, its own string masked in the message and the evidence."""
+    own = password_literal(result)
+    literals = [*literals, *([own] if own else [])]
     test_id = str(result.get("test_id", "B???"))
     test_name = str(result.get("test_name", ""))
     name = _norm(result.get("filename", ""))
@@ -234,6 +280,7 @@ def issue_finding(result: dict[str, Any], *, suppressed: bool) -> Finding:
     # The fingerprint leaves the line number out (it moves with every edit above) and keys on the test
     # and the code of the flagged line instead.
     flagged = next((ln.split(" ", 1)[-1].strip() for ln in code.splitlines() if ln.split(" ", 1)[0] == str(line)), "")
+    message, code = mask_literals(message, literals), mask_literals(code, literals)
     return make_finding("SEC001", message, {"file": name, "line": line}, evidence=code[:1000],
                         severity=severity_of(sev, conf), title=f"{test_id} {test_name}".strip(),
                         stable_location={"file": name}, key=f"{test_id}:{flagged}", suppressed=suppressed)

@@ -81,6 +81,7 @@ def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
     metrics: dict[str, Any] = {"files_listed_by": files.source, "files_scanned": len(files.files)}
     parts: list[str] = []
     secrets_found: list[str] = []
+    secrets_by_file: dict[str, list[str]] = {}
     complete = True
 
     # bandit is a subprocess: it runs in a thread while the secret scan (in-process, CPU-bound) runs
@@ -106,6 +107,8 @@ def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
                 raise CheckError("stopped while scanning for secrets (interrupted or out of time)")
             complete = not found.partial
             secrets_found = found.values()
+            for hit in found.hits:
+                secrets_by_file.setdefault(hit.rel, []).append(hit.value)
             secret_findings = secrets_scan.judge(found, by_rel)
             findings += secret_findings
             metrics.update(secrets_found=len(secret_findings), secret_files_scanned=found.scanned,
@@ -126,7 +129,11 @@ def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
             if job.error is not None:
                 raise CheckError(str(job.error))
             assert job.standard is not None
-            bandit_findings = bandit_scan.judge(job.standard, job.with_nosec)
+            # bandit's evidence quotes the lines around an issue: every secret found in the same file is
+            # masked there, whole, however short or word-like (found.values() leaves those out because
+            # they are masked across *all* findings, where a word would vanish from every message).
+            bandit_findings = [secrets_scan.mask_finding(f, secrets_by_file.get(f.location.get("file", ""), []))
+                               for f in bandit_scan.judge(job.standard, job.with_nosec)]
             findings += bandit_findings
             issues = [f for f in bandit_findings if f.rule_id == "SEC001"]
             suppressed = sum(1 for f in issues if f.suppressed)

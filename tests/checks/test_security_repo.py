@@ -228,6 +228,53 @@ def test_word_like_values_are_masked_in_their_own_finding_only(tmp_path):
     assert "subprocess.call(token, shell=True)" in shell.evidence  # the word is not a secret elsewhere
 
 
+SHORT_SECRETS_PY = ('import subprocess\napi_key = "qwerty"\npassword = "hunter"\nauth_token = "abcd"\n'
+                    'subprocess.call(cmd, shell=True)\n')
+
+
+def test_short_word_like_secrets_are_masked_in_bandit_evidence_of_their_file(tmp_path):
+    """bandit quotes the lines around an issue. "hunter" and "qwerty" (detect-secrets keyword hits, too
+    word-like to mask across the whole report) and "abcd" (only bandit's B105 flags it) sit next to
+    B404 and B602: none shows in any bandit finding."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "m.py").write_text(SHORT_SECRETS_PY)
+    (repo / "notes.py").write_text('import subprocess\nsubprocess.call("hunter qwerty", shell=True)\n')
+    outcome = run_repo(repo, tmp_path / "w")
+    bandit = {f.title.split()[0]: f for f in outcome.findings if f.rule_id == "SEC001" and f.location["file"] == "m.py"}
+    assert set(bandit) == {"B404", "B602"}
+    text = json.dumps([f.to_dict() for f in bandit.values()])
+    assert [s for s in ("hunter", "qwerty", "abcd") if s in text] == []
+    assert 'api_key = "********"' in bandit["B404"].evidence  # detect-secrets' hit only (not a B105 name)
+    assert 'password = "********"' in bandit["B404"].evidence
+    assert 'auth_token = "********"' in bandit["B602"].evidence
+    # Per file: the same words in another file are not secrets there.
+    other = next(f for f in outcome.findings if f.location.get("file") == "notes.py" and f.title.startswith("B602"))
+    assert "hunter qwerty" in other.evidence
+    # Without the secret scan, bandit's own hardcoded-password strings are still masked.
+    alone = run_repo(repo, tmp_path / "w2", SecurityConfig(secrets=False))
+    text = json.dumps([f.to_dict() for f in alone.findings if f.location.get("file") == "m.py"])
+    assert "hunter" not in text and "abcd" not in text
+    assert "qwerty" in text  # only the secret scan knows it is one
+
+
+def test_a_hardcoded_password_finding_never_shows_its_string(tmp_path):
+    """B105/B106/B107 are left to the secret scanner, but a finding built from one (real bandit output)
+    must not show the string in any field either."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "p.py").write_text('password = "hunter"\nconnect(password="swordfish")\n\n\n'
+                               'def login(user, password="tiger"):\n    return user\n')
+    report = bandit_scan.run(repo, ["p.py"], [], out_dir=tmp_path, timeout_s=60, should_stop=lambda: False)
+    by_test = {str(r["test_id"]): r for r in report.results}
+    assert set(by_test) == {"B105", "B106", "B107"}
+    assert bandit_scan.judge(report, None) == []  # left to the secret scanner
+    for test_id, literal in (("B105", "hunter"), ("B106", "swordfish"), ("B107", "tiger")):
+        finding = bandit_scan.issue_finding(by_test[test_id], suppressed=False)
+        assert literal not in json.dumps(finding.to_dict()), test_id
+        assert "Possible hardcoded password: '********'" in finding.message
+
+
 def test_secret_scan_time_budget_gives_warn_never_a_silent_pass(fixture_repo, tmp_path):
     outcome = run_repo(fixture_repo, tmp_path, SecurityConfig(secrets_timeout_s=0.000001, bandit=False))
     assert outcome.status == "warn" and "time budget" in outcome.summary
