@@ -232,20 +232,47 @@ def mask_literals(text: str, literals: Iterable[str]) -> str:
     return text
 
 
-def judge(standard: BanditReport, with_nosec: BanditReport | None) -> list[Finding]:
+class SourceLines:
+    """The repo's files by line number, read once each, for the fingerprint keys. Line breaks as Python
+    counts them (\\n, \\r\\n, \\r; not form feed or the other breaks str.splitlines knows), so that the
+    number bandit reports finds its line."""
+
+    def __init__(self, repo: Path | None) -> None:
+        self.repo = repo
+        self._files: dict[str, list[str]] = {}
+
+    def line(self, rel: str, number: int) -> str | None:
+        if self.repo is None or number < 1:
+            return None
+        if rel not in self._files:
+            path = self.repo / rel
+            try:
+                # Only files bandit was given (listed by repo_files: regular, inside the repo, size-capped).
+                data = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+            except OSError:
+                data = b""
+            text = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+            self._files[rel] = text.split("\n") if data else []
+        lines = self._files[rel]
+        return lines[number - 1] if number <= len(lines) else None
+
+
+def judge(standard: BanditReport, with_nosec: BanditReport | None, repo: Path | None = None) -> list[Finding]:
     """SEC001 per issue (suppressed ones from the --ignore-nosec run that the standard run dropped),
-    SEC002 per file bandit could not scan."""
+    SEC002 per file bandit could not scan. ``repo``: where the flagged lines are read for the
+    fingerprints (without it, from bandit's quoted code)."""
     findings: list[Finding] = []
     literals = password_literals(standard, with_nosec)
+    source = SourceLines(repo)
     kept = {_key(r) for r in standard.results}
     for result in standard.results:
         if str(result.get("test_id")) not in SECRET_TESTS:
-            findings.append(issue_finding(result, suppressed=False,
+            findings.append(issue_finding(result, suppressed=False, source=source,
                                           literals=literals.get(_norm(result.get("filename", "")), ())))
     if with_nosec is not None:
         for result in with_nosec.results:
             if _key(result) not in kept and str(result.get("test_id")) not in SECRET_TESTS:
-                findings.append(issue_finding(result, suppressed=True,
+                findings.append(issue_finding(result, suppressed=True, source=source,
                                               literals=literals.get(_norm(result.get("filename", "")), ())))
     seen: set[str] = set()
     for error in standard.errors:
@@ -259,7 +286,29 @@ def judge(standard: BanditReport, with_nosec: BanditReport | None) -> list[Findi
     return findings
 
 
-def issue_finding(result: dict[str, Any], *, suppressed: bool, literals: Iterable[str] = ()) -> Finding:
+def flagged_line(result: dict[str, Any], source: SourceLines | None = None) -> str:
+    """The text of the line bandit flagged: read from the file, else taken from bandit's `code` (lines
+    of context, each prefixed with its number and a space)."""
+    number = int(result.get("line_number") or 0)
+    line = source.line(_norm(result.get("filename", "")), number) if source is not None else None
+    if line is not None:
+        return line
+    for quoted in str(result.get("code", "")).splitlines():
+        prefix, _, text = quoted.partition(" ")
+        if prefix == str(number):
+            return text
+    return ""
+
+
+def fingerprint_key(result: dict[str, Any], source: SourceLines | None = None) -> str:
+    """The test id and the flagged line with all whitespace removed: the same after lines are added
+    above it or it is reformatted (re-indented, spaces around operators), distinct for two issues of
+    one test in one file. Never shown: the fingerprint is a digest of it."""
+    return f"{result.get('test_id', 'B???')}:{''.join(flagged_line(result, source).split())}"
+
+
+def issue_finding(result: dict[str, Any], *, suppressed: bool, literals: Iterable[str] = (),
+                  source: SourceLines | None = None) -> Finding:
     """SEC001 for one bandit result, with ``literals`` (the file's flagged password strings) and, for a
     hardcoded-password result itself, its own string masked in the message and the evidence."""
     own = password_literal(result)
@@ -276,11 +325,11 @@ def issue_finding(result: dict[str, Any], *, suppressed: bool, literals: Iterabl
     message = (f"{test_id} {test_name}: {text}{cwe_text} — bandit severity {sev.lower()}, confidence "
                f"{conf.lower()}." + (f" {more}" if more else "")
                + (" Suppressed in the code with `# nosec`." if suppressed else ""))
-    code = str(result.get("code", "")).rstrip()
+    code = mask_literals(str(result.get("code", "")).rstrip(), literals)
+    message = mask_literals(message, literals)
     # The fingerprint leaves the line number out (it moves with every edit above) and keys on the test
-    # and the code of the flagged line instead.
-    flagged = next((ln.split(" ", 1)[-1].strip() for ln in code.splitlines() if ln.split(" ", 1)[0] == str(line)), "")
-    message, code = mask_literals(message, literals), mask_literals(code, literals)
+    # and the whitespace-free text of the flagged line instead.
     return make_finding("SEC001", message, {"file": name, "line": line}, evidence=code[:1000],
                         severity=severity_of(sev, conf), title=f"{test_id} {test_name}".strip(),
-                        stable_location={"file": name}, key=f"{test_id}:{flagged}", suppressed=suppressed)
+                        stable_location={"file": name}, key=fingerprint_key(result, source),
+                        suppressed=suppressed)

@@ -133,7 +133,7 @@ def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
             # masked there, whole, however short or word-like (found.values() leaves those out because
             # they are masked across *all* findings, where a word would vanish from every message).
             bandit_findings = [secrets_scan.mask_finding(f, secrets_by_file.get(f.location.get("file", ""), []))
-                               for f in bandit_scan.judge(job.standard, job.with_nosec)]
+                               for f in bandit_scan.judge(job.standard, job.with_nosec, repo)]
             findings += bandit_findings
             issues = [f for f in bandit_findings if f.rule_id == "SEC001"]
             suppressed = sum(1 for f in issues if f.suppressed)

@@ -53,6 +53,7 @@ class Hit:
     line: int
     type: str
     value: str
+    hashed: str = ""  # detect-secrets' digest of the value (SHA-1 hex): the fingerprint key, never the value
 
 
 @dataclass
@@ -127,7 +128,8 @@ def scan(files: Iterable[RepoFile], *, work_dir: Path, should_stop: Callable[[],
             for _filename, secret in collection:
                 if secret.type.startswith(_NOT_SECRETS):
                     continue
-                result.hits.append(Hit(rel, int(secret.line_number or 0), secret.type, secret.secret_value or ""))
+                result.hits.append(Hit(rel, int(secret.line_number or 0), secret.type, secret.secret_value or "",
+                                       secret.secret_hash))
     result.hits = _one_per_line(result.hits)
     return result
 
@@ -201,9 +203,10 @@ def judge(found: SecretScan, files: dict[str, RepoFile]) -> list[Finding]:
         if len(line) > LINE_LIMIT:
             line = line[:LINE_LIMIT] + "…"
         evidence = f"{hit.rel}:{hit.line}: {line}" if line else f"{hit.rel}:{hit.line} ({hit.type}, value not shown)"
-        # The fingerprint keys on the file and the detector, plus a digest of the secret (stable when lines
-        # move, distinct for two secrets in one file); never on the secret itself.
-        digest = hashlib.sha256(hit.value.encode("utf-8", errors="replace")).hexdigest()[:12]
+        # The fingerprint keys on the file and the detector, plus detect-secrets' hash of the secret (stable
+        # when lines move or the line is reformatted, distinct for two secrets in one file); never on the
+        # secret itself.
+        digest = hit.hashed or hashlib.sha1(hit.value.encode("utf-8", errors="replace")).hexdigest()
         weak = weak_reason(hit)
         findings.append(make_finding(
             rule_id, f"{hit.type} in {hit.rel} line {hit.line} (found by detect-secrets; the value is masked)."
