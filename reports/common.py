@@ -85,10 +85,20 @@ def fail_on(report: Report) -> str:
     return str(report.gate.get("fail_on") or "high")
 
 
+def threshold_for(report: Report, check_id: str) -> str:
+    """The fail-on threshold a check was gated with: its own (policy ``fail_on_by_check``) or the run's."""
+    own = report.gate.get("fail_on_by_check")
+    if isinstance(own, dict) and isinstance(own.get(check_id), str):
+        return own[check_id]
+    return fail_on(report)
+
+
 def fails_gate(check: CheckResult, finding: Finding, threshold: str) -> bool:
-    """True when this finding is one that made its check fail: the check is "fail", the finding is not
-    suppressed and its severity is at or above the threshold (``never`` fails nothing)."""
-    if check.status != Status.FAIL or finding.suppressed or threshold == "never":
+    """True when this finding is one that made its check fail: the check is "fail", the finding is
+    neither suppressed nor known (in the --baseline report) and its severity is at or above the
+    threshold (``never`` fails nothing). Mirrors auditor.gate.fails_gate, plus the check's status, which
+    carries the policy level (a "warn"-level check never fails)."""
+    if check.status != Status.FAIL or finding.suppressed or finding.known or threshold == "never":
         return False
     try:
         return finding.severity.rank >= Severity(threshold).rank
@@ -169,11 +179,12 @@ class NextStep:
     check_id: str
     places: int = 0
     locations: list[str] = field(default_factory=list)
+    known: int = 0          # of ``places``, how many are known (in the --baseline report)
 
 
 def next_steps(report: Report, limit: int = 10) -> tuple[list[NextStep], int]:
-    """The remediation of the top unsuppressed findings, one entry per rule id, worst first; and how many
-    further rules were left out by ``limit``."""
+    """The remediation of the top unsuppressed findings (known ones included, counted apart), one entry
+    per rule id, worst first; and how many further rules were left out by ``limit``."""
     steps: dict[str, NextStep] = {}
     for check, finding in report.findings():
         step = steps.get(finding.rule_id)
@@ -181,6 +192,7 @@ def next_steps(report: Report, limit: int = 10) -> tuple[list[NextStep], int]:
             step = steps[finding.rule_id] = NextStep(finding.rule_id, finding.severity, finding.title,
                                                      finding.remediation, check.id)
         step.places += 1
+        step.known += finding.known
         if not step.remediation and finding.remediation:
             step.remediation = finding.remediation
         where = format_location(finding.location)
@@ -282,9 +294,11 @@ def endpoint_inventory(report: Report) -> EndpointInventory | None:
     operations = metrics.get("operations")
     count = operations if isinstance(operations, int) and not isinstance(operations, bool) else len(endpoints)
     changes = metrics.get("changes") if isinstance(metrics.get("changes"), dict) else None
-    threshold = fail_on(report)
+    threshold = threshold_for(report, check.id)
     breaking_findings = [f for f in check.findings if f.rule_id.startswith(BREAKING_RULE_PREFIX) and not f.suppressed]
-    if any(threshold != "never" and f.severity.rank >= Severity(threshold).rank for f in breaking_findings):
+    # A breaking change already in the --baseline report is shown but, like in the gate, fails nothing.
+    if any(threshold != "never" and not f.known and f.severity.rank >= Severity(threshold).rank
+           for f in breaking_findings):
         status = Status.FAIL
     elif breaking_findings:
         status = Status.WARN

@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, TemplateNotFound, select_autoesca
 
 from auditor.model import OUTLINE, CheckResult, Finding, Report, Severity, Status
 from reports import common, svg
+from reports.gate_view import finding_state, gate_view, has_baseline, suppression_note
 from reports.common import (CELL_LIMIT, EVIDENCE_LIMIT, SEVERITIES, SEVERITY_COLOURS, SHORT_LIMIT,
                             STATUS_ICONS, STATUS_WORDS, TEXT_LIMIT, VERDICT_WORDS, format_location,
                             format_number, one_line, truncate)
@@ -47,7 +48,8 @@ def make_environment() -> Environment:
     env.filters["location"] = format_location
     env.globals.update(svg=svg, status_word=lambda s: STATUS_WORDS[Status(s)],
                        status_icon=lambda s: STATUS_ICONS[Status(s)], catalogue_link=common.catalogue_link,
-                       truncate_text=truncate, one_line=one_line)
+                       truncate_text=truncate, one_line=one_line, suppression_note=suppression_note,
+                       finding_state=finding_state)
     return env
 
 
@@ -153,6 +155,7 @@ class HtmlRenderer:
 
     def context(self, report: Report) -> dict[str, Any]:
         threshold = common.fail_on(report)
+        thresholds = {c.id: common.threshold_for(report, c.id) for c in report.checks}
         sections = [self._section(report, number, str(key), heading)
                     for number, (key, heading) in enumerate(OUTLINE[:7], start=1)]
         concerns = common.group_by_severity(report.findings())
@@ -178,7 +181,11 @@ class HtmlRenderer:
             "severity_chart": self._severity_chart(report),
             "counts": common.severity_counts(f for _, f in report.findings()),
             "count_phrase": common.count_phrase(common.severity_counts(f for _, f in report.findings())),
-            "fails_gate": lambda check, finding: common.fails_gate(check, finding, threshold),
+            "fails_gate": lambda check, finding: common.fails_gate(check, finding,
+                                                                   thresholds.get(check.id, threshold)),
+            "gate": gate_view(report),
+            "baseline": has_baseline(report),
+            "known_count": sum(1 for _, f in report.findings() if f.known),
             "evidence_limit": EVIDENCE_LIMIT,
             "check_count": len(report.checks),
             "status_counts": {s: sum(1 for c in report.checks if c.status == s) for s in Status},

@@ -87,3 +87,57 @@ def sample_report(verdict: Verdict = Verdict.ERROR, exit_code: int = 2) -> Repor
 @pytest.fixture
 def report() -> Report:
     return sample_report()
+
+
+GATE_REASON = "server header set by the proxy | `not us` <b>bold</b> @ops"
+BASELINE_PATH = "main-report/report.json"
+IGNORE_FILE = ".audit-ignore.toml"
+
+
+def gated_report() -> Report:
+    """The sample report run through the real gate steps (auditor.baseline, auditor.suppressions,
+    auditor.gate), as auditor/policy.py chains them, so its gate part has exactly the 1.1 shapes:
+
+    - baseline: HLT001 and the OAS010 findings were already there (known); HLT020, SEC101... are new;
+      HLT099 was fixed since; latency p95 was 60 ms (now 84 ms: an LAT900 regression);
+    - ignore file: entry 1 suppresses SEC200 (reason with hostile text, owner, expiry), entry 2 (OAS020)
+      expired, entry 3 (DPL001) matched nothing; HLT030 stays suppressed by its check (no entry);
+    - policy: levels {"openapi": "warn"}, security gated on low."""
+    from datetime import date
+
+    from auditor.baseline import add_regressions, mark_known
+    from auditor.config import PRESETS
+    from auditor.gate import exit_code, regate, verdict
+    from auditor.suppressions import IgnoreEntry, apply_suppressions
+
+    report = sample_report(Verdict.FAIL, 1)
+    baseline = sample_report(Verdict.FAIL, 1)
+    health = baseline.checks[0]
+    health.findings = [f for f in health.findings if f.rule_id != "HLT020"]
+    health.findings.append(Finding(rule_id="HLT099", severity=Severity.HIGH, title="Old health problem",
+                                   message="gone now", location={"endpoint": "GET /old"}))
+    baseline.checks[5].findings = []  # security: both findings are new
+    baseline.checks[2].metrics["p95_ms"] = 60.0
+    levels, by_check = {"openapi": "warn"}, {"security": "low"}
+    gate: dict = {"fail_on": "high", "levels": levels, "fail_on_by_check": by_check}
+    gate["baseline"] = mark_known(report.checks, baseline, BASELINE_PATH)
+    gate["regressions"] = add_regressions(report.checks, baseline, PRESETS["default"].regressions)
+    entries = [
+        IgnoreEntry(index=1, rule="SEC200", fingerprint=None, path=None, endpoint=None, reason=GATE_REASON,
+                    expires=date(2099, 12, 31), owner="team-api"),
+        IgnoreEntry(index=2, rule="OAS020", fingerprint=None, path=None, endpoint=None,
+                    reason="examples come later", expires=date(2020, 1, 31)),
+        IgnoreEntry(index=3, rule="DPL001", fingerprint=None, path=None, endpoint=None, reason="legacy image",
+                    expires=None),
+    ]
+    gate["suppressions"] = apply_suppressions(report.checks, entries, today=date(2025, 6, 1), file=IGNORE_FILE)
+    regate(report.checks, "high", levels=levels, fail_on_by_check=by_check)
+    report.verdict = verdict(report.checks)
+    gate["exit_code"] = exit_code(report.verdict)
+    report.gate = gate
+    return report
+
+
+@pytest.fixture
+def gated() -> Report:
+    return gated_report()
