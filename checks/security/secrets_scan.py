@@ -34,6 +34,8 @@ _TYPE_RULES = {"Private Key": "SEC011", "Secret Keyword": "SEC010", "Basic Auth 
                "JSON Web Token": "SEC010", "Base64 High Entropy String": "SEC014",
                "Hex High Entropy String": "SEC014"}
 _NOT_SECRETS = ("Public IP",)  # IPPublicDetector: an address is not a credential
+# Detectors whose reported value is only the token's prefix ("ghp"): see full_tokens.
+_PREFIX_GROUP_TYPES = frozenset({"GitHub Token", "GitLab Token"})
 # Values of keyword assignments that read as placeholders or demo values rather than credentials (the
 # idea of gitleaks' stop words): still reported, at low severity, with the reason.
 PLACEHOLDER = re.compile(r"example|sample|dummy|fake|placeholder|changeme|change[-_]me|test|demo|pass|pwd|"
@@ -125,13 +127,47 @@ def scan(files: Iterable[RepoFile], *, work_dir: Path, should_stop: Callable[[],
             collection = SecretsCollection()
             collection.scan_file(str(target))
             result.scanned += 1
+            lines: list[str] | None = None
             for _filename, secret in collection:
                 if secret.type.startswith(_NOT_SECRETS):
                     continue
-                result.hits.append(Hit(rel, int(secret.line_number or 0), secret.type, secret.secret_value or "",
-                                       secret.secret_hash))
+                number, value = int(secret.line_number or 0), secret.secret_value or ""
+                if secret.type in _PREFIX_GROUP_TYPES:
+                    if lines is None:
+                        lines = data.decode("utf-8", errors="replace").splitlines()
+                    line = lines[number - 1] if 0 < number <= len(lines) else ""
+                    for full in full_tokens(secret.type, value, line):
+                        result.hits.append(Hit(rel, number, secret.type, full, _hash_secret(full)))
+                    continue
+                result.hits.append(Hit(rel, number, secret.type, value, secret.secret_hash))
     result.hits = _one_per_line(result.hits)
     return result
+
+
+def _hash_secret(value: str) -> str:
+    from detect_secrets.core.potential_secret import PotentialSecret
+
+    return PotentialSecret.hash_secret(value)
+
+
+def full_tokens(secret_type: str, value: str, line: str) -> list[str]:
+    """The whole tokens a prefix-only hit stands for on its line (``[value]`` when none is found).
+
+    detect-secrets reports a regex detector's first capture group as the secret, and in the GitHub
+    and GitLab patterns, ``(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}``, that group is the prefix: its value
+    is "ghp", and masking it left the 36 characters that are the credential in plain sight (GitLab's
+    glcbt- pattern captures an inner part alike). Every match of the detector's patterns on the line
+    with a group equal to the reported value is a token to mask."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    plugin = get_mapping_from_secret_type_to_class().get(secret_type)
+    tokens: set[str] = set()
+    for regex in getattr(plugin, "denylist", ()) if plugin is not None else ():
+        for match in regex.finditer(line):
+            # Their patterns match the token alone (no surrounding context), so the whole match is it.
+            if any(match.group(i) == value for i in range(1, regex.groups + 1)):
+                tokens.add(match.group(0))
+    return sorted(tokens) or [value]
 
 
 def _one_per_line(hits: list[Hit]) -> list[Hit]:

@@ -16,7 +16,7 @@ from checks.security import bandit_scan
 from checks.security.check import SecurityCheck
 from checks.security.config import SecurityConfig
 from reports.sarif import SarifRenderer
-from tests.checks.security_helpers import OUTSIDE_SECRET, SECRETS, make_repo
+from tests.checks.security_helpers import GITHUB_TOKEN, OUTSIDE_SECRET, SECRETS, make_repo
 from tests.conftest import check_context, run_audit_cli
 
 
@@ -79,6 +79,7 @@ def test_metrics_count_issues_suppressions_and_skips(outcome):
 def test_no_secret_appears_unmasked_and_nothing_outside_was_read(outcome):
     text = json.dumps([f.to_dict() for f in outcome.findings]) + json.dumps(outcome.metrics) + outcome.summary
     assert [s for s in SECRETS if s in text] == []
+    assert [s for s in SECRETS if s[4:] in text] == []  # nor the secret less its prefix (ghp_...)
     assert OUTSIDE_SECRET not in text  # behind the symlink: never read
     assert not [f for f in outcome.findings if str(f.location.get("file", "")).startswith(("app/leak", "vendor"))]
     db = next(f for f in outcome.findings if f.rule_id == "SEC010" and f.location["file"] == "app/db.py")
@@ -289,3 +290,22 @@ def test_bandit_failing_on_the_repo_config_is_a_check_error(tmp_path):
     (repo / ".bandit").write_text("[bandit]\ntests = B999\n")
     with pytest.raises(CheckError, match="bandit failed"):
         run_repo(repo, tmp_path / "w", SecurityConfig(secrets=False))
+
+
+def test_github_and_gitlab_tokens_are_masked_whole_not_just_their_prefix(tmp_path):
+    """detect-secrets reports these tokens' regex group, the prefix ("ghp", "glpat"): masking that alone
+    left the rest of the token, the credential, in the evidence of its finding and of bandit's."""
+    gitlab = "glpat-" + "Xq7Lm2Rw8Zk4Tv9Nb3Hs"
+    repo = tmp_path / "r"
+    repo.mkdir()
+    # Names bandit's B105 does not flag, so only the secret scan can mask the values.
+    (repo / "ci.py").write_text(f'import subprocess\nGH = "{GITHUB_TOKEN}"\nGL = "{gitlab}"\n'
+                                "subprocess.call(GH, shell=True)\n")
+    outcome = run_repo(repo, tmp_path / "w")
+    text = json.dumps([f.to_dict() for f in outcome.findings]) + json.dumps(outcome.metrics)
+    assert GITHUB_TOKEN[4:] not in text and gitlab[6:] not in text
+    tokens = {f.title.split(": ")[-1]: f for f in outcome.findings if f.rule_id == "SEC013"}
+    assert tokens["GitHub Token"].evidence == 'ci.py:2: GH = "********"'
+    assert tokens["GitLab Token"].evidence == 'ci.py:3: GL = "********"'
+    shell = next(f for f in outcome.findings if f.title.startswith("B404"))
+    assert 'GH = "********"' in shell.evidence and 'GL = "********"' in shell.evidence
