@@ -1,10 +1,14 @@
 """junit.xml: one <testsuite> per check, one <testcase> per rule id seen in it, so CI test tabs show
 what failed the gate.
 
-- a rule with unsuppressed findings at or above the gate (in a failed check) -> <failure> listing them;
-- below the gate, suppressed or in a warn check -> the testcase passes, the findings go to <system-out>;
+- a rule with new, unsuppressed findings at or above the gate (in a failed check) -> <failure> listing them;
+- known findings (in the --baseline report), findings below the gate or in a warn check -> the testcase
+  passes, the findings go to <system-out>, each tagged "(known: in the baseline)" etc.;
+- a rule whose findings are all suppressed -> <skipped> with the suppression's reason (accepted, not
+  judged: CI test tabs count it apart instead of showing a silent pass), the findings in <system-out>;
 - check status error -> one testcase with <error>; skipped -> one testcase with <skipped>;
 - no findings -> one passing testcase named after the check.
+- each testsuite with known or suppressed findings has <properties> "known" and "suppressed" (counts).
 
 Built with xml.etree.ElementTree (escaping handled); characters XML cannot carry are replaced first.
 """
@@ -15,15 +19,20 @@ import xml.etree.ElementTree as ET
 from typing import ClassVar
 
 from auditor.model import CheckResult, Finding, Report, Status
-from reports.common import (EVIDENCE_LIMIT, SHORT_LIMIT, fail_on, fails_gate, format_location, one_line,
-                            sort_findings, truncate, xml_safe)
+from reports.common import (EVIDENCE_LIMIT, SHORT_LIMIT, fails_gate, format_location, one_line, sort_findings,
+                            threshold_for, truncate, xml_safe)
+from reports.gate_view import suppression_note
 
 EVIDENCE_IN_JUNIT = 1000  # evidence characters per finding; the full text is in report.json / report.html
 
 
 def _finding_text(finding: Finding) -> str:
     lines = [f"[{finding.severity}] {finding.rule_id} {one_line(finding.title)}"
+             + (" (known: in the baseline)" if finding.known else "")
              + (" (suppressed)" if finding.suppressed else "")]
+    note = suppression_note(finding)
+    if note is not None:
+        lines.append(f"  suppressed: {note.text}")
     where = format_location(finding.location)
     if where:
         lines.append(f"  at {where}")
@@ -47,11 +56,10 @@ class JunitRenderer:
     filename: ClassVar[str] = "junit.xml"
 
     def render(self, report: Report) -> str:
-        threshold = fail_on(report)
         root = ET.Element("testsuites")
         totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for check in report.checks:
-            suite = self._suite(check, threshold)
+            suite = self._suite(check, threshold_for(report, check.id))
             root.append(suite)
             for key in totals:
                 totals[key] += int(suite.get(key, "0"))
@@ -96,7 +104,32 @@ class JunitRenderer:
                                  f"{threshold}: {one_line(failing[0].title, 200)}"
                          ).text = xml_safe("\n\n".join(_finding_text(f) for f in failing))
                     counts["failures"] += 1
+                if not failing and all(f.suppressed for f in findings):
+                    _set(ET.SubElement(element, "skipped"), message=_accepted(findings))
+                    counts["skipped"] += 1
                 if others:
                     ET.SubElement(element, "system-out").text = xml_safe(
-                        "below the gate, suppressed or not gating:\n\n" + "\n\n".join(_finding_text(f) for f in others))
+                        "below the gate, known, suppressed or not gating:\n\n"
+                        + "\n\n".join(_finding_text(f) for f in others))
+        _properties(suite, check)
         return _set(suite, **counts)
+
+
+def _accepted(findings: list[Finding]) -> str:
+    """The <skipped> message of a rule whose findings are all suppressed: the first one's reason."""
+    note = suppression_note(findings[0])
+    reason = note.text if note is not None else "suppressed"
+    count = f"{len(findings)} findings" if len(findings) > 1 else "1 finding"
+    return one_line(f"{count} suppressed: {reason}", SHORT_LIMIT)
+
+
+def _properties(suite: ET.Element, check: CheckResult) -> None:
+    """Counts of known and suppressed findings, first in the testsuite (as the JUnit schema orders it)."""
+    known = sum(1 for f in check.findings if f.known)
+    suppressed = sum(1 for f in check.findings if f.suppressed)
+    if not (known or suppressed):
+        return
+    properties = ET.Element("properties")
+    for name, value in (("known", known), ("suppressed", suppressed)):
+        _set(ET.SubElement(properties, "property"), name=name, value=value)
+    suite.insert(0, properties)

@@ -1,6 +1,6 @@
 from auditor.model import CheckResult, Finding, Section, Severity, Status
 from reports.common import (catalogue_link, fails_gate, format_location, format_number, next_steps,
-                            section_headline, section_status, truncate, xml_safe)
+                            section_headline, section_status, threshold_for, truncate, xml_safe)
 
 
 def finding(severity: str, suppressed: bool = False) -> Finding:
@@ -19,6 +19,16 @@ def test_fails_gate():
     assert not fails_gate(failed, finding("critical", suppressed=True), "low")
     assert not fails_gate(failed, finding("critical"), "never")
     assert not fails_gate(check(Status.WARN), finding("critical"), "high")
+    known = finding("critical")
+    known.known = True  # in the --baseline report: reported, never gating
+    assert not fails_gate(failed, known, "low")
+
+
+def test_threshold_for_a_check(report):
+    assert threshold_for(report, "security") == "high"
+    report.gate["fail_on_by_check"] = {"security": "low", "health": 3}
+    assert threshold_for(report, "security") == "low"
+    assert threshold_for(report, "health") == "high"  # not a threshold: the run's
 
 
 def test_format_location():

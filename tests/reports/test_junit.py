@@ -2,7 +2,7 @@ import xml.etree.ElementTree as ET
 
 from auditor.model import Finding, Severity
 from reports.junit import JunitRenderer
-from tests.reports.conftest import XSS_TITLE
+from tests.reports.conftest import GATE_REASON, XSS_TITLE
 
 
 def parse(report) -> ET.Element:
@@ -26,7 +26,8 @@ def test_parses_and_counts_match(report):
         assert int(suite.get("skipped")) == sum(1 for c in cases if c.find("skipped") is not None)
     for key in ("tests", "failures", "errors", "skipped"):
         assert int(root.get(key)) == sum(int(s.get(key)) for s in by_name.values())
-    assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("3", "1", "1")
+    # skipped: the migrations check, and rule HLT030 whose one finding is suppressed
+    assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("3", "1", "2")
 
 
 def test_fail_check_has_one_testcase_per_rule_with_failures_at_or_above_the_gate(report):
@@ -70,3 +71,46 @@ def test_characters_xml_cannot_carry_are_replaced(report):
     root = parse(report)
     case = next(c for c in suites(root)["health"].findall("testcase") if c.get("name").startswith("HLT099"))
     assert "</failure>" in case.find("failure").text
+
+
+def case_of(root: ET.Element, check: str, rule_id: str) -> ET.Element:
+    return next(c for c in suites(root)[check].findall("testcase") if c.get("name").startswith(rule_id))
+
+
+def test_a_rule_whose_findings_are_all_suppressed_is_skipped_with_the_reason(report):
+    hlt030 = case_of(parse(report), "health", "HLT030")
+    skipped = hlt030.find("skipped")
+    assert skipped is not None and hlt030.find("failure") is None
+    assert skipped.get("message").startswith("1 finding suppressed: suppressed in the audited code")
+
+
+def test_known_and_suppressed_findings_are_never_failures(gated):
+    root = parse(gated)
+    known = case_of(root, "health", "HLT001")  # critical, but in the baseline
+    assert known.find("failure") is None and known.find("skipped") is None
+    assert "(known: in the baseline)" in known.find("system-out").text
+    assert case_of(root, "health", "HLT020").find("failure") is not None  # new
+    assert case_of(root, "latency", "LAT900").find("failure") is not None  # the p95 regression
+    sec200 = case_of(root, "security", "SEC200")  # low, security gates on low, but suppressed
+    assert sec200.find("failure") is None
+    assert sec200.find("skipped").get("message") == f"1 finding suppressed: {GATE_REASON} · expires 2099-12-31 · " \
+        "owner team-api · entry 1 of .audit-ignore.toml"
+    assert "suppressed: " + GATE_REASON in sec200.find("system-out").text
+    assert suites(root)["openapi"].get("failures") == "0"  # level warn
+    assert root.get("failures") == "3"  # HLT020, LAT900, SEC101: the new findings at or above their gate
+
+
+def test_suites_carry_known_and_suppressed_counts_as_properties(gated):
+    by_name = suites(parse(gated))
+    health = by_name["health"]
+    assert health[0].tag == "properties"  # first, as the JUnit schema orders a testsuite
+    assert {p.get("name"): p.get("value") for p in health.find("properties")} == {"known": "2", "suppressed": "1"}
+    assert {p.get("name"): p.get("value") for p in by_name["security"].find("properties")} == \
+        {"known": "0", "suppressed": "1"}
+    assert by_name["coverage"].find("properties") is None
+
+
+def test_per_check_threshold_gates_its_own_findings(gated):
+    gated.checks[5].findings.append(Finding(rule_id="SEC300", severity=Severity.LOW, title="low", message="m"))
+    failure = case_of(parse(gated), "security", "SEC300").find("failure")
+    assert failure is not None and "at or above low" in failure.get("message")
