@@ -10,7 +10,13 @@ other SARIF viewers.
   by originalUriBaseIds when the report knows the repo) and a region; endpoint and URL findings a
   logicalLocation (kind "resource"). SARIF allows results without a physical location; GitHub code
   scanning only displays file-located ones.
-- Suppressed findings carry a SARIF suppression (inSource for `# nosec`-style markers, else external).
+- Suppressed findings carry a SARIF suppression: external (status accepted, the ignore-file entry's
+  reason as justification, its expiry/owner/entry in properties) or, for a finding its check suppressed
+  itself (bandit's `# nosec`: no ignore-file entry), inSource.
+- With a --baseline, every result has baselineState "new" or "unchanged" (known). Findings fixed since the
+  baseline are not emitted as "absent" results: GitHub code scanning ignores baselineState and would show
+  them as open alerts; they are listed in run.properties.gate.baseline.fixed instead.
+- The ignore file's expired and unused entries are toolConfigurationNotifications (warning, note).
 - The finding's fingerprint is the result's partialFingerprints entry, so alerts stay stable.
 - A check that errored becomes a toolExecutionNotification, and the run's invocation is unsuccessful.
 
@@ -27,7 +33,8 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from auditor.model import CheckResult, Finding, Report, Section, Severity, Status, Verdict
-from reports.common import CATALOGUE_BASE, EVIDENCE_LIMIT, TEXT_LIMIT, truncate
+from reports.common import CATALOGUE_BASE, EVIDENCE_LIMIT, SHORT_LIMIT, TEXT_LIMIT, one_line, truncate
+from reports.gate_view import IN_SOURCE_NOTE, has_baseline
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -39,8 +46,6 @@ LEVELS = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "
 # GitHub code scanning maps security-severity to critical (>= 9.0), high (7.0-8.9), medium (4.0-6.9), low.
 SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0",
                      Severity.INFO: "0.0"}
-# Rules whose suppression lives in the audited code itself (bandit's `# nosec`).
-IN_SOURCE_SUPPRESSION_RULES = frozenset({"SEC001"})
 
 
 class SarifRenderer:
@@ -54,11 +59,15 @@ class SarifRenderer:
 def to_sarif(report: Report) -> dict[str, Any]:
     rules: dict[str, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
+    baseline = has_baseline(report)
     for check in report.checks:
         for finding in check.findings:
             if finding.rule_id not in rules:
                 rules[finding.rule_id] = _rule(check, finding)
-            results.append(_result(check, finding))
+            result = _result(check, finding)
+            if baseline:
+                result["baselineState"] = "unchanged" if finding.known else "new"
+            results.append(result)
     ordered = sorted(rules)
     index = {rule_id: i for i, rule_id in enumerate(ordered)}
     for result in results:
@@ -81,6 +90,8 @@ def to_sarif(report: Report) -> dict[str, Any]:
                        for c in report.checks],
         },
     }
+    if report.gate:
+        run["properties"]["gate"] = report.gate  # the policy, baseline, regressions and ignore file as in report.json
     root = _repo_root_uri(report.target.get("repo"))
     if root:
         run["originalUriBaseIds"] = {SRCROOT: {"uri": root}}
@@ -96,7 +107,38 @@ def _invocation(report: Report) -> dict[str, Any]:
     invocation: dict[str, Any] = {"executionSuccessful": report.verdict != Verdict.ERROR}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
+    configuration = _ignore_file_notifications(report.gate.get("suppressions"))
+    if configuration:
+        invocation["toolConfigurationNotifications"] = configuration
     return invocation
+
+
+def _ignore_file_notifications(suppressions: Any) -> list[dict[str, Any]]:
+    """Expired entries (they no longer suppress: a warning) and unused ones (a note), one each."""
+    if not isinstance(suppressions, dict):
+        return []
+    file = one_line(suppressions.get("file") or "ignore file", SHORT_LIMIT)
+    notes = []
+    for kind, level in (("expired", "warning"), ("unused", "note")):
+        entries = suppressions.get(kind)
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            selects = ", ".join(f"{k} {one_line(entry[k], SHORT_LIMIT)}" for k in ("rule", "fingerprint", "path", "endpoint")
+                                if isinstance(entry.get(k), str))
+            head = f"{file}: entry {one_line(entry.get('entry'), 20)}" + (f" ({selects})" if selects else "")
+            if kind == "expired":
+                matches = entry.get("matches")
+                text = (f"{head} expired on {one_line(entry.get('expires'), 20)}: it suppresses nothing"
+                        + (f" and would match {matches} finding{'s' if matches != 1 else ''} of this run"
+                           if isinstance(matches, int) and not isinstance(matches, bool) else "")
+                        + ". Renew it with a new date or fix the findings.")
+            else:
+                text = f"{head} matched no finding in this run: remove it if the problem was fixed."
+            reason = one_line(entry.get("reason") or "", SHORT_LIMIT)
+            notes.append({"level": level, "message": {"text": text + (f" Reason: {reason}" if reason else "")},
+                          "descriptor": {"id": f"ignore-file/{kind}"}})
+    return notes
 
 
 def _repo_root_uri(repo: Any) -> str | None:
@@ -173,11 +215,22 @@ def _result(check: CheckResult, finding: Finding) -> dict[str, Any]:
     if location:
         result["locations"] = [location]
     if finding.suppressed:
-        kind = "inSource" if finding.rule_id in IN_SOURCE_SUPPRESSION_RULES else "external"
-        result["suppressions"] = [{"kind": kind, "status": "accepted",
-                                   "justification": "suppressed in the audited code" if kind == "inSource"
-                                   else "suppressed by the audit's ignore file or baseline"}]
+        result["suppressions"] = [_suppression(finding)]
     return result
+
+
+def _suppression(finding: Finding) -> dict[str, Any]:
+    """external: an ignore-file entry accepted it (reason, expiry, owner); inSource: the check itself did,
+    from a marker in the audited code (bandit's `# nosec`), so there is no entry to quote."""
+    data = finding.suppression
+    if not isinstance(data, dict):
+        return {"kind": "inSource", "status": "accepted", "justification": IN_SOURCE_NOTE}
+    suppression: dict[str, Any] = {"kind": "external", "status": "accepted",
+                                   "justification": truncate(data.get("reason") or "", TEXT_LIMIT)}
+    properties = {key: data[key] for key in ("expires", "owner", "entry", "file") if data.get(key) is not None}
+    if properties:
+        suppression["properties"] = properties
+    return suppression
 
 
 def _location(where: dict[str, Any]) -> dict[str, Any] | None:

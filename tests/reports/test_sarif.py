@@ -12,7 +12,7 @@ import pytest
 from auditor.model import CheckResult, Finding, Report, Section, Severity, Status, Verdict
 from reports.interface import Renderer
 from reports.sarif import FINGERPRINT_KEY, SRCROOT, SarifRenderer
-from tests.reports.conftest import sample_report
+from tests.reports.conftest import GATE_REASON, IGNORE_FILE, gated_report, sample_report
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json"
 
@@ -106,7 +106,9 @@ def test_suppressed_findings_carry_a_suppression(report):
     results = render(report)["runs"][0]["results"]
     suppressed = [r for r in results if "suppressions" in r]
     assert [r["ruleId"] for r in suppressed] == ["HLT030"]
-    assert suppressed[0]["suppressions"][0]["kind"] == "external"
+    # suppressed by its check (no ignore-file entry): a marker in the audited code
+    assert suppressed[0]["suppressions"][0]["kind"] == "inSource"
+    assert "baselineState" not in suppressed[0]  # no --baseline, no baseline state
 
 
 def test_errored_check_is_a_tool_execution_notification(report):
@@ -155,3 +157,54 @@ def test_catalogue_lookup_only_for_plain_check_ids():
     assert catalogue_rule("health", "HLT001").title == "No liveness endpoint"
     assert catalogue_rule("health.rules", "HLT001") is None and catalogue_rule("../x", "HLT001") is None
     assert catalogue_rule("nosuchcheck", "X001") is None
+
+
+def test_gated_report_validates(validator, gated):
+    assert_valid(validator, render(gated))
+
+
+def test_ignore_file_suppressions_are_external_with_the_entry_s_reason(gated):
+    results = render(gated)["runs"][0]["results"]
+    by_rule = {r["ruleId"]: r for r in results if "suppressions" in r}
+    assert set(by_rule) == {"SEC200", "HLT030"}
+    assert by_rule["SEC200"]["suppressions"] == [{
+        "kind": "external", "status": "accepted", "justification": GATE_REASON,
+        "properties": {"expires": "2099-12-31", "owner": "team-api", "entry": 1, "file": IGNORE_FILE}}]
+    assert by_rule["HLT030"]["suppressions"][0]["kind"] == "inSource"  # the check's own, no entry
+    expired = next(r for r in results if r["ruleId"] == "OAS020")  # its entry expired: no suppression
+    assert "suppressions" not in expired
+
+
+def test_with_a_baseline_every_result_is_new_or_unchanged(gated):
+    results = render(gated)["runs"][0]["results"]
+    assert len(results) == sum(len(c.findings) for c in gated.checks)  # fixed ones are not emitted as absent
+    states = {(r["ruleId"], r["baselineState"]) for r in results}
+    assert {("HLT001", "unchanged"), ("OAS010", "unchanged"), ("HLT020", "new"), ("SEC101", "new"),
+            ("LAT900", "new")} <= states
+    assert {state for _, state in states} == {"new", "unchanged"}
+    fixed = render(gated)["runs"][0]["properties"]["gate"]["baseline"]["fixed"]
+    assert [f["rule_id"] for f in fixed] == ["HLT099"]
+
+
+def test_expired_and_unused_entries_are_configuration_notifications(gated):
+    invocation = render(gated)["runs"][0]["invocations"][0]
+    notes = invocation["toolConfigurationNotifications"]
+    assert [(n["level"], n["descriptor"]["id"]) for n in notes] == [("warning", "ignore-file/expired"),
+                                                                      ("note", "ignore-file/unused")]
+    assert notes[0]["message"]["text"].startswith(f"{IGNORE_FILE}: entry 2 (rule OAS020) expired on 2020-01-31")
+    assert "would match 1 finding of this run" in notes[0]["message"]["text"]
+    assert "entry 3 (rule DPL001) matched no finding" in notes[1]["message"]["text"]
+    assert "toolConfigurationNotifications" not in render(sample_report())["runs"][0]["invocations"][0]
+
+
+def test_malformed_gate_values_still_give_valid_sarif(validator):
+    report = gated_report()
+    report.gate["suppressions"]["expired"].append("not an entry")
+    report.gate["suppressions"]["unused"].append({"entry": None, "reason": None, "matches": True})
+    report.checks[0].findings[0].suppressed = True
+    report.checks[0].findings[0].suppression = {"entry": 9, "reason": None, "expires": None}
+    sarif = render(report)
+    assert_valid(validator, sarif)
+    assert sarif["runs"][0]["results"][0]["suppressions"][0] == {"kind": "external", "status": "accepted",
+                                                                 "justification": "",
+                                                                 "properties": {"entry": 9}}
