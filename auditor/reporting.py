@@ -1,15 +1,22 @@
-"""Write the report set to the output directory and say what happened, on stdout."""
+"""Write the report set to the output directory and say what happened, on stdout; on GitHub Actions
+also append the Markdown report to the job's step summary."""
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from auditor.model import VERDICT_WORDS, Report
 
 TOP_FINDINGS = 5
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
+log = logging.getLogger(__name__)
 
 
 class OutputError(Exception):
@@ -35,14 +42,21 @@ def prepare_output_dir(output_dir: Path) -> None:
 
 
 def write_reports(report: Report, output_dir: Path, formats: list[str] | None,
-                  renderers: dict[str, Any]) -> list[Path]:
+                  renderers: dict[str, Any], *, on_warning: Callable[[str], None] | None = None) -> list[Path]:
+    """Write every chosen format; then, when $GITHUB_STEP_SUMMARY is set, append the Markdown report to
+    it (whatever the formats). A summary that cannot be written never fails the audit: its one-line
+    warning goes to ``on_warning`` (the CLI's console), else to this module's logger, which prints it on
+    stderr when logging is not configured."""
     chosen = check_formats(formats, renderers)
     prepare_output_dir(output_dir)
     written = []
+    markdown: str | None = None
     for name in chosen:
         renderer = renderers[name]()
         path = output_dir / renderer.filename
         text = renderer.render(report)
+        if name == "md":
+            markdown = text
         try:
             # Write then rename, so a reader (CI artifact upload) never sees half a report.
             tmp = path.with_name(f".{path.name}.tmp")
@@ -51,7 +65,60 @@ def write_reports(report: Report, output_dir: Path, formats: list[str] | None,
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
         written.append(path)
+    warning = append_step_summary(report, renderers, markdown)
+    if warning is not None:
+        (on_warning or log.warning)(warning)
     return written
+
+
+def append_step_summary(report: Report, renderers: dict[str, Any], markdown: str | None = None,
+                        environ: Mapping[str, str] | None = None) -> str | None:
+    """Append the Markdown report to the file named by $GITHUB_STEP_SUMMARY, as GitHub expects (every
+    step appends; the runner renders the file on the run's summary page). Nothing when the variable is
+    unset or empty. Returns None, or the one-line warning saying why the summary was not written."""
+    target = (os.environ if environ is None else environ).get(STEP_SUMMARY_ENV, "")
+    if not target:
+        return None
+    where = _one_line(target)
+    try:
+        if markdown is None:
+            markdown = _markdown_renderer(renderers)().render(report)
+    except Exception as exc:  # noqa: BLE001 — a summary is a courtesy: it must never cost the audit
+        return f"warning: ${STEP_SUMMARY_ENV} not written: the Markdown report failed: {type(exc).__name__}: " \
+               f"{_one_line(exc)}"
+    try:
+        # Non-blocking: a FIFO without a reader fails at once instead of hanging the audit; only a
+        # regular file is written (what the runner creates), never a directory, FIFO or device.
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0),
+                     0o644)
+    except OSError as exc:
+        return f"warning: ${STEP_SUMMARY_ENV} ({where}) not written: {exc.strerror or exc}"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return f"warning: ${STEP_SUMMARY_ENV} ({where}) not written: not a regular file"
+        # A blank line first when the file has content: the marker must start a block of its own.
+        data = memoryview((("\n" if info.st_size else "") + markdown.rstrip("\n") + "\n").encode("utf-8"))
+        while data:  # unbuffered: a full disk is reported here, not at a close nobody checks
+            data = data[os.write(fd, data):]
+    except OSError as exc:
+        return f"warning: ${STEP_SUMMARY_ENV} ({where}) not written: {exc.strerror or exc}"
+    finally:
+        os.close(fd)
+    return None
+
+
+def _one_line(text: object, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _markdown_renderer(renderers: dict[str, Any]) -> Any:
+    if "md" in renderers:
+        return renderers["md"]
+    from reports.markdown import MarkdownRenderer  # the renderers stay out of the core import
+
+    return MarkdownRenderer
 
 
 def summary_lines(report: Report, written: list[Path]) -> list[str]:
