@@ -117,3 +117,29 @@ def test_docs_symlink_points_to_the_schema():
     link = REPO / "docs" / "report.schema.json"
     assert link.is_symlink() and not Path(link.readlink()).is_absolute()
     assert json.loads(link.read_text()) == report_schema()
+
+
+def test_a_schema_1_0_report_is_read_and_renders_in_every_format(tmp_path):
+    """A report written before 1.1 (no known, no suppression, a gate of fail_on/exit_code only) loads,
+    reads as known=false / suppression=None, and every renderer takes it without gate parts."""
+    import json as _json
+
+    from auditor.registry import load_renderers
+    from reports.json_report import load_report
+    from tests.reports.conftest import sample_report
+
+    data = sample_report().to_dict()
+    data["schema_version"] = "1.0"
+    for check in data["checks"]:
+        for finding in check["findings"]:
+            del finding["known"], finding["suppression"]
+    path = tmp_path / "old.json"
+    path.write_text(_json.dumps(data), encoding="utf-8")
+    report = load_report(path)
+    findings = [f for c in report.checks for f in c.findings]
+    assert findings and not any(f.known for f in findings) and all(f.suppression is None for f in findings)
+    outputs = {name: cls().render(report) for name, cls in load_renderers().items()}
+    assert {"html", "json", "md", "junit", "sarif"} <= set(outputs)
+    assert '<aside class="gate' not in outputs["html"] and "badge known" not in outputs["html"]
+    assert "Baseline" not in outputs["md"] and "baselineState" not in outputs["sarif"]
+    assert _json.loads(outputs["json"])["schema_version"] == "1.1"  # re-written as 1.1, with the defaults
