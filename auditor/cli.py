@@ -1,4 +1,4 @@
-"""The `audit` command line (typer): run, demo, checks, report.
+"""The `audit` command line (typer): run, demo, checks, report, compare, init.
 
 Errors are one line on stderr and exit code 2; a traceback only with --verbose. The exit code of
 `run` and `demo` is the gate's: 0 pass, 1 fail, 2 the audit could not be trusted.
@@ -16,6 +16,7 @@ import typer
 
 from auditor.config import ConfigError, load_settings
 from auditor.gate import EXIT_UNTRUSTED, FAIL_ON_CHOICES, regate, verdict
+from auditor.policy import GatePolicy
 from auditor.redact import Redactor, url_passwords
 from auditor.registry import PluginError, load_checks, load_renderers
 from auditor.reporting import OutputError, check_formats, prepare_output_dir, summary_lines, write_reports
@@ -58,7 +59,10 @@ ReadOnlyOpt = Annotated[bool | None, typer.Option(
     show_default=False)]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed for generated inputs [0].")]
 BaselineOpt = Annotated[Path | None, typer.Option(
-    "--baseline", help="A previous report.json (or an older OpenAPI document) to compare against.")]
+    "--baseline", help="A previous report.json: only new findings and metric regressions gate (openapi: "
+                       "or an older OpenAPI document, for breaking changes).")]
+IgnoreFileOpt = Annotated[Path | None, typer.Option(
+    "--ignore-file", help="Suppressions with reason and expiry [.audit-ignore.toml in the repo].")]
 LoadDurationOpt = Annotated[float | None, typer.Option("--load-duration", help="Seconds of measured load (latency).")]
 LoadRateOpt = Annotated[float | None, typer.Option("--load-rate", help="Requests per second to schedule (latency).")]
 LoadWorkersOpt = Annotated[int | None, typer.Option(
@@ -87,7 +91,7 @@ def run(url: UrlOpt = None, spec: SpecOpt = None, repo: RepoOpt = None, serve: S
         checks: ChecksOpt = None, skip: SkipOpt = None, config: ConfigOpt = None,
         output_dir: OutputDirOpt = None, format: FormatOpt = None, fail_on: FailOnOpt = None,
         header: HeaderOpt = None, read_only: ReadOnlyOpt = None, seed: SeedOpt = None,
-        baseline: BaselineOpt = None, load_duration: LoadDurationOpt = None, load_rate: LoadRateOpt = None,
+        baseline: BaselineOpt = None, ignore_file: IgnoreFileOpt = None, load_duration: LoadDurationOpt = None, load_rate: LoadRateOpt = None,
         load_workers: LoadWorkersOpt = None, locustfile: LocustfileOpt = None, db_url: DbUrlOpt = None,
         db_log: DbLogOpt = None, sql_log: SqlLogOpt = None, vuln_db: VulnDbOpt = None,
         base_ref: BaseRefOpt = None, python: PythonOpt = None,
@@ -153,14 +157,72 @@ def rerender(
         if fail_on is not None:
             if fail_on not in FAIL_ON_CHOICES:
                 raise ConfigError(f"--fail-on: expected one of {', '.join(FAIL_ON_CHOICES)}, got {fail_on!r}")
-            regate(report.checks, fail_on)
+            gate = report.gate
+            regate(report.checks, fail_on, levels=gate.get("levels"), fail_on_by_check=gate.get("fail_on_by_check"))
             report.verdict = verdict(report.checks)
             report.gate = {**report.gate, "fail_on": fail_on}
-        written = write_reports(report, output_dir or report_file.parent, _csv(format), load_renderers())
+        written = write_reports(report, output_dir or report_file.parent, _csv(format), load_renderers(),
+                                on_warning=ui.info)
     except (ReportLoadError, ConfigError, OutputError, PluginError) as exc:
         _fail(ui, exc)
     for path in written:
         ui.info(f"wrote {path}")
+
+
+@app.command(name="compare")
+def compare_reports(
+    old: Annotated[Path, typer.Argument(metavar="OLD.json", help="The earlier report.json (e.g. main's).")],
+    new: Annotated[Path, typer.Argument(metavar="NEW.json", help="The later report.json (e.g. the branch's).")],
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", help="Also write compare.md, compare.html and compare.json here.")] = None,
+    format: FormatOpt = None,
+    fail_on: FailOnOpt = None,
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """What changed between two saved reports: new and fixed findings, regressed and improved metrics.
+    Exit 1 when a new finding at or above --fail-on or a metric regression appears, else 0."""
+    from auditor.baseline import BaselineError
+    from auditor.compare import FORMATS, run_compare
+
+    ui = ConsoleUI(quiet=quiet, verbose=verbose)
+    try:
+        flags = {k: v for k, v in (("config", config), ("fail_on", fail_on)) if v is not None}
+        settings = load_settings(flags, check_ids=set(load_checks()))
+        if output_dir is not None:
+            prepare_output_dir(output_dir)
+        code, lines, written = run_compare(old, new, output_dir=output_dir, formats=_csv(format) or tuple(FORMATS),
+                                           limits=settings.policy.regression_limits(), fail_on=settings.fail_on,
+                                           fail_on_by_check=settings.policy.fail_on)
+    except (BaselineError, ConfigError, OutputError, PluginError) as exc:
+        _fail(ui, exc)
+    for line in lines:
+        ui.result(line)
+    for path in written:
+        ui.info(f"wrote {path}")
+    raise typer.Exit(code)
+
+
+@app.command(name="init")
+def init(
+    repo: Annotated[Path, typer.Option("--repo", help="The repo whose pyproject.toml gets the block.")] = Path("."),
+    stdout: Annotated[bool, typer.Option("--stdout", help="Print the block instead of writing it.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Write even where a [tool.auditor] table exists.")] = False,
+) -> None:
+    """Write a commented [tool.auditor] block with every option (and every check's section)."""
+    from auditor.init_config import InitError, render_init_block, write_init
+
+    ui = ConsoleUI()
+    try:
+        registry = load_checks()
+        if stdout:
+            ui.out.print(render_init_block(registry), markup=False, highlight=False, soft_wrap=True)
+            return
+        path = write_init(repo, force=force, registry=registry)
+    except (InitError, PluginError) as exc:
+        _fail(ui, exc)
+    ui.result(f"wrote the [tool.auditor] block to {path}")
 
 
 def _audit(options: dict[str, Any], *, quiet: bool, verbose: bool, serve: ServeSpec | None,
@@ -184,8 +246,10 @@ def _audit(options: dict[str, Any], *, quiet: bool, verbose: bool, serve: ServeS
         renderers = load_renderers()
         check_formats(settings.format, renderers)
         prepare_output_dir(settings.output_dir)
+        policy = GatePolicy.load(settings)  # before the audit: a bad baseline or ignore file costs nothing
         report = run_audit(settings, registry, ui, serve=serve)
-        written = write_reports(report, settings.output_dir, settings.format, renderers)
+        policy.apply(report)
+        written = write_reports(report, settings.output_dir, settings.format, renderers, on_warning=ui.info)
     except (ConfigError, PluginError, ServiceError, TargetUnreachable, OutputError) as exc:
         _fail(ui, exc)
     for line in summary_lines(report, written):

@@ -31,7 +31,9 @@ def run_audit_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | Non
                   timeout: float = 240) -> subprocess.CompletedProcess[str]:
     """The real `audit` command in a subprocess, as a user or CI runs it."""
     full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
-    full_env = {k: v for k, v in full_env.items() if not k.startswith("AUDIT_") or (env and k in env)}
+    # Neither the developer's AUDIT_* settings nor a CI job's step summary leak into a test's audit.
+    full_env = {k: v for k, v in full_env.items()
+                if not (k.startswith("AUDIT_") or k == "GITHUB_STEP_SUMMARY") or (env and k in env)}
     return subprocess.run([sys.executable, "-m", "auditor", *args], cwd=cwd, env=full_env, text=True,
                           capture_output=True, timeout=timeout)
 
