@@ -9,6 +9,7 @@ warn itself (insufficient data), "pass" with none. A check whose policy level is
 from __future__ import annotations
 
 from auditor.model import CheckResult, Finding, Severity, Status, Verdict
+from auditor.regressions import REGRESSION_RULE_IDS
 
 EXIT_PASS = 0
 EXIT_FAIL = 1
@@ -20,7 +21,9 @@ FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "never")
 def fails_gate(finding: Finding, fail_on: str) -> bool:
     if finding.suppressed or finding.known or fail_on == "never":
         return False
-    return finding.severity.rank >= Severity(fail_on).rank
+    # A metric regression already passed its own threshold (the policy's band): it gates at any fail_on,
+    # as `audit compare` does; only a suppression, the check's "warn" level or "never" lets it through.
+    return finding.rule_id in REGRESSION_RULE_IDS or finding.severity.rank >= Severity(fail_on).rank
 
 
 def check_status(findings: list[Finding], fail_on: str, requested: Status | None = None,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from auditor import gate
 from auditor.model import VERDICT_WORDS  # noqa: F401 — re-exported: the renderers take their words from here
 from auditor.model import OUTLINE, CheckResult, Finding, Report, Section, Severity, Status, Verdict
 
@@ -94,15 +95,13 @@ def threshold_for(report: Report, check_id: str) -> str:
 
 
 def fails_gate(check: CheckResult, finding: Finding, threshold: str) -> bool:
-    """True when this finding is one that made its check fail: the check is "fail", the finding is
-    neither suppressed nor known (in the --baseline report) and its severity is at or above the
-    threshold (``never`` fails nothing). Mirrors auditor.gate.fails_gate, plus the check's status, which
-    carries the policy level (a "warn"-level check never fails)."""
-    if check.status != Status.FAIL or finding.suppressed or finding.known or threshold == "never":
+    """True when this finding is one that made its check fail: the check is "fail" (its status carries
+    the policy level: a "warn"-level check never fails) and auditor.gate says the finding gates."""
+    if check.status != Status.FAIL:
         return False
     try:
-        return finding.severity.rank >= Severity(threshold).rank
-    except ValueError:
+        return gate.fails_gate(finding, threshold)
+    except ValueError:  # a saved report with a threshold this version does not know
         return False
 
 

@@ -70,3 +70,10 @@ def test_policy_level_warn_caps_a_failing_check_and_per_check_fail_on_applies():
                          findings=[finding("medium")])
     regate([failing, medium], "high", levels={"x": "warn"}, fail_on_by_check={"y": "medium"})
     assert (failing.status, medium.status) == (Status.WARN, Status.FAIL)
+
+
+def test_a_metric_regression_gates_at_any_threshold_but_never():
+    regression = Finding(rule_id="LAT900", severity=Severity.HIGH, title="p95 latency regressed", message="m")
+    assert fails_gate(regression, "critical")  # its band was its threshold (lenient widens the band instead)
+    assert not fails_gate(regression, "never")
+    assert not fails_gate(finding("high"), "critical")
