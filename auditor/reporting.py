@@ -126,13 +126,26 @@ def summary_lines(report: Report, written: list[Path]) -> list[str]:
     for _check, finding in report.findings():
         counts[str(finding.severity)] = counts.get(str(finding.severity), 0) + 1
     tally = ", ".join(f"{n} {sev}" for sev, n in counts.items()) or "no findings"
+    known = sum(1 for _c, f in report.findings() if f.known)
+    suppressed = sum(1 for _c, f in report.findings(include_suppressed=True) if f.suppressed)
+    extra = "".join(f", {n} {what}" for n, what in ((known, "known from the baseline"), (suppressed, "suppressed"))
+                    if n)
     lines = [f"verdict: {VERDICT_WORDS[report.verdict]} ({report.verdict}, exit {report.gate.get('exit_code')}) "
-             f"— {len(report.checks)} checks, {tally}"]
+             f"— {len(report.checks)} checks, {tally}{extra}"]
+    lines += [f"  regression: {r.get('check')} {r.get('metric')}"
+              + (f" {r['endpoint']}" if r.get("endpoint") else "")
+              + f" {r.get('baseline')} -> {r.get('current')} (limit {r.get('limit')})"
+              for r in report.gate.get("regressions", []) if isinstance(r, dict)]
+    suppressions = report.gate.get("suppressions")
+    if isinstance(suppressions, dict):
+        lines += [f"  expired ignore entry #{e.get('entry')} ({e.get('reason')}): it no longer suppresses"
+                  for e in suppressions.get("expired", []) if isinstance(e, dict)]
     errored = [c for c in report.checks if c.status == "error"]
     lines += [f"  error in {c.id}: {c.summary}" for c in errored]
     for check, finding in report.findings()[:TOP_FINDINGS]:
         where = next(iter(finding.location.values()), "") if finding.location else ""
-        lines.append(f"  {finding.severity:<8} {finding.rule_id} {finding.title}" + (f" ({where})" if where else ""))
+        lines.append(f"  {finding.severity:<8} {finding.rule_id} {finding.title}" + (f" ({where})" if where else "")
+                     + (" [known]" if finding.known else ""))
     html = next((p for p in written if p.suffix == ".html"), None)
     if html:
         lines.append(f"report: {html.resolve()}")

@@ -177,3 +177,12 @@ def test_init_writes_a_block_the_next_run_accepts(tmp_path, plugin_env):
     run = run_audit_cli("run", "--repo", str(project), "--checks", "failer", "--format", "json",
                         "--output-dir", str(tmp_path / "out"), env=plugin_env)
     assert run.returncode == 1, run.stderr
+
+
+def test_console_summary_marks_known_findings_and_expired_entries(tmp_path, repo, plugin_env):
+    audit(repo, tmp_path / "a", plugin_env)
+    ignore = _ignore(tmp_path, '[[ignore]]\nrule = "XYZ001"\nreason = "old"\nexpires = 2020-01-01\n')
+    proc, _ = audit(repo, tmp_path / "b", plugin_env, "--baseline", str(tmp_path / "a" / "report.json"),
+                    "--ignore-file", str(ignore))
+    assert "1 known from the baseline" in proc.stdout and "TST002" in proc.stdout and "[known]" in proc.stdout
+    assert "expired ignore entry #1 (old)" in proc.stdout
