@@ -21,6 +21,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,46 @@ def test_workflow_steps_pass_on_the_clean_service_and_feed_every_upload(tmp_path
     assert not (out / "compare").exists()
 
 
+def test_workflow_on_a_pull_request_gates_only_what_is_new(tmp_path):
+    repo = _checkout(tmp_path, ".github/workflows/audit.yml", GITHUB)
+    summary = tmp_path / "step-summary.md"
+    baseline = tmp_path / "runner-temp" / "baseline"  # where the fetch step's gh run download puts it
+    out = repo / "audit-report"
+
+    # The main branch's run: the service has no health endpoints. Gate fails, reports still written.
+    audit, _ = _run_workflow(tmp_path, repo, summary, SAMPLE_DEFECTS="no_health")
+    assert audit.returncode == 1, _out(audit)
+    _sarif_is_valid(out / "report.sarif")
+    assert {"HLT001"} <= {f["rule_id"] for f in _findings(out / "report.json")}
+    baseline.mkdir(parents=True)
+    shutil.copytree(out, baseline, dirs_exist_ok=True)  # the artifact, as downloaded
+    shutil.rmtree(out)
+
+    # A PR that changes nothing: the same findings are known, the gate passes, compare says so.
+    audit, compare = _run_workflow(tmp_path, repo, summary, SAMPLE_DEFECTS="no_health")
+    assert audit.returncode == 0, _out(audit)
+    assert compare.returncode == 0, _out(compare)
+    findings = _findings(out / "report.json")
+    assert findings and all(f["known"] for f in findings if f["rule_id"].startswith("HLT"))
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["gate"]["baseline"]["new"] == 0 and report["gate"]["baseline"]["known"] >= 1
+    assert (out / "compare" / "compare.md").is_file() and (out / "compare" / "compare.json").is_file()
+    assert (out / "compare" / "compare.md").read_text(encoding="utf-8").strip() in summary.read_text(encoding="utf-8")
+    _sarif_is_valid(out / "report.sarif")
+    shutil.rmtree(out)
+
+    # A PR that also drops /metrics: HLT020 is new, the gate fails; compare's own exit 1 is accepted
+    # by its step (the audit step already failed for it) and its report names the new finding.
+    audit, compare = _run_workflow(tmp_path, repo, summary, SAMPLE_DEFECTS="no_health,no_metrics")
+    assert audit.returncode == 1, _out(audit)
+    assert compare.returncode == 0, _out(compare)
+    new = [f for f in _findings(out / "report.json") if not f["known"]]
+    assert "HLT020" in {f["rule_id"] for f in new}
+    compared = json.loads((out / "compare" / "compare.json").read_text(encoding="utf-8"))
+    assert compared["exit_code"] == 1 and "HLT020" in {f["rule_id"] for f in compared["findings"]["new"]}
+    _sarif_is_valid(out / "report.sarif")
+
+
 def test_workflow_audit_step_exits_2_when_the_service_cannot_start(tmp_path):
     repo = _checkout(tmp_path, ".github/workflows/audit.yml", GITHUB)
     workflow = _workflow()
@@ -250,6 +291,34 @@ def test_gitlab_job_structure_keeps_artifacts_always_and_reports_junit():
     # The baseline is fetched to where the script reads it, outside the checkout.
     assert '"$BASELINE_DIR/report.json"' in "\n".join(job["before_script"]) and "$BASELINE_DIR/report.json" in script
     assert not job["variables"]["BASELINE_DIR"].startswith(("./", "audit-report"))
+
+
+def test_gitlab_job_exit_code_is_the_job_status_and_junit_lands_where_the_report_points(tmp_path):
+    repo = _checkout(tmp_path, ".gitlab-ci.yml", GITLAB)
+    job = _load(GITLAB)["audit"]
+    baseline_dir = tmp_path / "baseline"
+    env = _local_env(tmp_path, _plain_env(job["variables"]), BASELINE_DIR=str(baseline_dir),
+                     SAMPLE_DEFECTS="no_health")
+    script = _bash("\n".join(job["script"]), repo, env)
+    assert script.returncode == 1, _out(script)  # the gate failed: so does the job
+
+    junit = repo / job["artifacts"]["reports"]["junit"]
+    suites = {s.get("name"): s for s in ET.parse(junit).getroot().iter("testsuite")}
+    assert set(FAST_CHECKS) <= set(suites)
+    failures = [tc.get("name", "") for tc in suites["health"].iter("testcase") if tc.find("failure") is not None]
+    assert any("HLT001" in name for name in failures), failures
+    for path in job["artifacts"]["paths"]:
+        assert (repo / path).exists()
+    _sarif_is_valid(repo / "audit-report" / "report.sarif")
+
+    # after_script with the main branch's report in $BASELINE_DIR: compare runs, and whatever it exits,
+    # after_script never changes the job's status (GitLab ignores it; the template adds `|| true`).
+    baseline_dir.mkdir()
+    shutil.copy(repo / "audit-report" / "report.json", baseline_dir / "report.json")
+    after = _bash("\n".join(job["after_script"]), repo, env)
+    assert after.returncode == 0, _out(after)
+    compared = json.loads((repo / "audit-report" / "compare" / "compare.json").read_text(encoding="utf-8"))
+    assert compared["exit_code"] == 0 and not compared["findings"]["new"]
 
 
 # ------------------------------------------------------------------------------------------- pre-commit
