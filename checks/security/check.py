@@ -7,6 +7,7 @@ secrets_scan, probes), then judge (pure functions in the same modules and servic
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -72,10 +73,27 @@ def _count_by_rule(findings: list[Finding]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def auditor_outputs(settings: dict[str, Any], repo: Path) -> list[str]:
+    """Exclude globs for the auditor's own files inside the repo: the output directory (an untracked
+    earlier report.json is full of hex fingerprints, "secrets" to an entropy scanner) and the --baseline."""
+    root = Path(os.path.realpath(repo))
+    globs = []
+    for key, below in (("output_dir", True), ("baseline", False), ("ignore_file", False)):
+        value = settings.get(key)
+        if not value:
+            continue
+        path = Path(os.path.realpath(Path(value)))
+        if root in path.parents:
+            rel = path.relative_to(root).as_posix()
+            globs.append(f"{rel}/*" if below else rel)
+    return globs
+
+
 def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
                ) -> tuple[list[Finding], dict[str, Any], str, bool]:
     ctx.progress("listing repository files")
-    files: FileSet = list_files(repo, exclude=config.exclude, max_bytes=int(config.max_file_mb * 1_000_000))
+    files: FileSet = list_files(repo, exclude=config.exclude + auditor_outputs(ctx.settings, repo),
+                                max_bytes=int(config.max_file_mb * 1_000_000))
     by_rel = {f.rel: f for f in files.files}
     findings: list[Finding] = []
     metrics: dict[str, Any] = {"files_listed_by": files.source, "files_scanned": len(files.files)}

@@ -309,3 +309,29 @@ def test_github_and_gitlab_tokens_are_masked_whole_not_just_their_prefix(tmp_pat
     assert tokens["GitLab Token"].evidence == 'ci.py:3: GL = "********"'
     shell = next(f for f in outcome.findings if f.title.startswith("B404"))
     assert 'GH = "********"' in shell.evidence and 'GL = "********"' in shell.evidence
+
+
+def test_the_auditors_own_output_and_baseline_inside_the_repo_are_not_scanned(tmp_path):
+    from tests.checks.security_helpers import AWS_KEY
+
+    repo = tmp_path / "svc"
+    (repo / "audit-report").mkdir(parents=True)
+    (repo / "app.py").write_text("print('hi')\n")
+    leaked = json.dumps({"evidence": f"aws_access_key_id = {AWS_KEY}"})
+    (repo / "audit-report" / "report.json").write_text(leaked)   # an earlier run's output
+    from auditor.model import CheckResult, Finding, Report
+    old = Report(tool={"name": "backend-auditor", "version": "0"}, target={"url": None, "spec": None, "repo": None},
+                 started_at="2026-01-01T00:00:00+00:00", duration_s=1.0, verdict="pass",
+                 checks=[CheckResult(id="security", title="t", section="security", status="warn", summary="s",
+                                     findings=[Finding(rule_id="SEC010", severity="low", title="t", message="m",
+                                                       evidence=f"aws_access_key_id = {AWS_KEY}")])])
+    (repo / "old-report.json").write_text(json.dumps(old.to_dict()))  # the --baseline
+    (repo / "elsewhere.json").write_text(leaked)                  # any other file: still scanned
+    out = repo / "audit-report"
+    proc = run_audit_cli("run", "--repo", str(repo), "--checks", "security", "--format", "json",
+                         "--output-dir", str(out), "--baseline", str(repo / "old-report.json"), "--fail-on", "never")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    files = {f["location"].get("file") for c in report["checks"] for f in c["findings"]}
+    assert "elsewhere.json" in files
+    assert not any(str(f).startswith("audit-report/") or f == "old-report.json" for f in files), files
