@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from auditor.config import RegressionSettings
+from auditor.files import UnreadableFile, read_regular_file
 from auditor.model import CheckResult, Report, Status
 from auditor.regressions import REGRESSION_RULE_IDS, metric_changes
 from reports.json_report import ReportLoadError, load_report
@@ -47,17 +48,11 @@ def load_baseline(path: str | PathLike[str]) -> Report | None:
 def _read(path: Path) -> Any:
     """The parsed JSON, else YAML, of ``path``; BaselineError (one line) when it is neither."""
     try:
-        if path.stat().st_size > MAX_BASELINE_BYTES:
-            raise BaselineError(f"baseline {path} is larger than {MAX_BASELINE_BYTES // (1024 * 1024)} MB")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BaselineError(f"baseline {path} does not exist") from None
-    except IsADirectoryError:
-        raise BaselineError(f"baseline {path} is a directory, not a report.json") from None
+        text = read_regular_file(path, MAX_BASELINE_BYTES).decode("utf-8")
+    except UnreadableFile as exc:
+        raise BaselineError(f"baseline {path} {exc}") from None
     except UnicodeDecodeError:
         raise BaselineError(f"baseline {path} is not a text file (not UTF-8)") from None
-    except OSError as exc:
-        raise BaselineError(f"cannot read baseline {path}: {exc.strerror or exc}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -15,9 +15,7 @@ import inspect
 import io
 import json
 import math
-import os
 import re
-import stat
 import textwrap
 import tokenize
 import tomllib
@@ -33,6 +31,7 @@ import pydantic
 from annotated_types import Ge, Gt, Le, Lt
 
 from auditor.config import PRESETS, Settings
+from auditor.files import UnreadableFile, read_regular_file
 from auditor.interface import Check
 
 AUDIT_TOML = "audit.toml"           # where --force writes when pyproject.toml already has [tool.auditor]
@@ -409,21 +408,11 @@ def write_init(repo: Path, *, force: bool, registry: Mapping[str, type[Check]] |
 
 def _read_pyproject(path: Path) -> str | None:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not hang us
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise InitError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise InitError(f"{path} is not a regular file")
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            raw = fh.read(MAX_PYPROJECT_BYTES + 1)
-        except OSError as exc:
-            raise InitError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_PYPROJECT_BYTES:
-        raise InitError(f"{path} is larger than {MAX_PYPROJECT_BYTES // (1024 * 1024)} MiB")
+        raw = read_regular_file(path, MAX_PYPROJECT_BYTES)
+    except UnreadableFile as exc:
+        if exc.missing:
+            return None
+        raise InitError(f"{path} {exc}") from None
     try:
         text = raw.decode("utf-8")
         tomllib.loads(text)

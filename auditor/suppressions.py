@@ -14,15 +14,14 @@ so no pattern can make it backtrack for long.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.files import UnreadableFile, read_regular_file
 from auditor.model import CheckResult, Finding
 
 DEFAULT_IGNORE_FILE = ".audit-ignore.toml"
@@ -160,29 +159,11 @@ def _suppression(entry: IgnoreEntry, file: str | None) -> dict[str, Any]:
 
 def _read(path: Path, *, required: bool) -> bytes | None:
     try:
-        # O_NONBLOCK: opening a FIFO must not hang; the fstat below then refuses it.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        if required:
-            raise IgnoreFileError(f"ignore file {path} does not exist") from None
-        return None
-    except IsADirectoryError:
-        raise IgnoreFileError(f"ignore file {path} is a directory, not a file") from None
-    except OSError as exc:
-        raise IgnoreFileError(f"ignore file {path}: {exc.strerror or exc}") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        kind = "a directory, not a file" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise IgnoreFileError(f"ignore file {path} is {kind}")
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            raise IgnoreFileError(f"ignore file {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise IgnoreFileError(f"ignore file {path} is larger than {MAX_FILE_BYTES // 1024} KiB")
-    return raw
+        return read_regular_file(path, MAX_FILE_BYTES)
+    except UnreadableFile as exc:
+        if exc.missing and not required:
+            return None
+        raise IgnoreFileError(f"ignore file {path} {exc}") from None
 
 
 def _entry(path: Path, number: int, item: Any) -> IgnoreEntry:

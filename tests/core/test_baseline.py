@@ -237,3 +237,14 @@ def test_docs_gating_mirrors_the_regression_rules_and_bands():
         values = preset.regressions
         assert f"| `{name}` | {preset.fail_on} | {values.p95_ratio:g} | {values.p95_noise_ms:g} | " \
                f"{values.coverage_drop:g} | {values.nplusone_increase} | {values.completeness_drop:g} |" in text, name
+
+
+def test_a_fifo_or_directory_as_baseline_is_one_line_and_never_blocks(tmp_path):
+    import os
+
+    fifo = tmp_path / "old.json"
+    os.mkfifo(fifo)  # nothing ever writes to it: a plain open() for reading would block forever
+    with pytest.raises(BaselineError, match="is not a regular file"):
+        load_baseline(fifo)
+    with pytest.raises(BaselineError, match="is a directory"):
+        load_baseline(tmp_path)

@@ -200,5 +200,5 @@ def test_bad_targets_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(InitError, match="is not a directory"):
         write_init(tmp_path / "missing", force=False, registry=REGISTRY)
     (tmp_path / "pyproject.toml").mkdir()
-    with pytest.raises(InitError, match="is not a regular file"):
+    with pytest.raises(InitError, match="is a directory, not a file"):
         write_init(tmp_path, force=False, registry=REGISTRY)

@@ -210,7 +210,7 @@ def test_a_path_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
     below_a_file = ignore_file(tmp_path, "") / "x.toml"
     with pytest.raises(IgnoreFileError) as caught:
         load_ignore_file(below_a_file, required=True)
-    assert str(caught.value) == f"ignore file {below_a_file}: Not a directory"
+    assert str(caught.value) == f"ignore file {below_a_file} cannot be read: Not a directory"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
