@@ -20,7 +20,7 @@ from auditor.config import RegressionSettings
 from auditor.files import UnreadableFile, read_regular_file
 from auditor.model import CheckResult, Report, Status
 from auditor.regressions import REGRESSION_RULE_IDS, metric_changes
-from reports.json_report import ReportLoadError, load_report
+from reports.json_report import ReportLoadError, report_from_data
 
 MAX_BASELINE_BYTES = 50 * 1024 * 1024  # as the openapi check's own limit (checks/openapi/inventory.py)
 
@@ -36,7 +36,7 @@ def load_baseline(path: str | PathLike[str]) -> Report | None:
     data = _read(path)
     if isinstance(data, dict) and ("schema_version" in data or "checks" in data):
         try:
-            return load_report(path)
+            return report_from_data(data, path)
         except ReportLoadError as exc:
             raise BaselineError(f"baseline: {exc}") from None
     if isinstance(data, dict) and ("openapi" in data or "swagger" in data):

@@ -13,9 +13,11 @@ from typing import Any, ClassVar
 import jsonschema
 from jsonschema.exceptions import best_match
 
+from auditor.files import UnreadableFile, read_regular_file
 from auditor.model import READABLE_SCHEMA_VERSIONS, Report
 
 SCHEMA_RESOURCE = "schema/report.schema.json"
+MAX_REPORT_BYTES = 50 * 1024 * 1024  # a saved report of any real audit is far smaller
 
 
 class ReportLoadError(Exception):
@@ -50,20 +52,22 @@ def load_report(path: str | PathLike[str]) -> Report:
     schema_version, or the first schema violation with its JSON path."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ReportLoadError(f"saved report {path} does not exist") from None
-    except IsADirectoryError:
-        raise ReportLoadError(f"saved report {path} is a directory, not a report.json") from None
+        text = read_regular_file(path, MAX_REPORT_BYTES).decode("utf-8")
+    except UnreadableFile as exc:
+        raise ReportLoadError(f"saved report {path} {exc}") from None
     except UnicodeDecodeError:
         raise ReportLoadError(f"saved report {path} is not JSON (not UTF-8 text)") from None
-    except OSError as exc:
-        raise ReportLoadError(f"cannot read saved report {path}: {exc.strerror or exc}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ReportLoadError(f"saved report {path} is not JSON ({exc.msg} at line {exc.lineno} "
                               f"column {exc.colno})") from None
+    return report_from_data(data, path)
+
+
+def report_from_data(data: Any, path: Path) -> Report:
+    """The Report of already parsed report.json ``data`` (read from ``path``, named in errors), checked
+    against the schema; ReportLoadError (one line) otherwise."""
     if isinstance(data, dict) and "schema_version" in data and data["schema_version"] not in READABLE_SCHEMA_VERSIONS:
         raise ReportLoadError(f"saved report {path} has unsupported schema_version "
                               f"{_short(repr(data['schema_version']), 40)} (this auditor reads {', '.join(READABLE_SCHEMA_VERSIONS)})")
