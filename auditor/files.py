@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 
 class UnreadableFile(Exception):
@@ -17,26 +18,41 @@ class UnreadableFile(Exception):
         self.missing = missing
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file; OSError otherwise (NotADirectoryError-style
+    for a FIFO, socket or device). Opened non-blocking, so a FIFO never hangs the open, and checked
+    after opening, so a file swapped for a FIFO after a directory walk fails here too."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(f"{path.name} is a directory")
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"{path.name} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class NotRegularFile(OSError):
+    """A FIFO, socket or device where a file was expected."""
+
+
 def read_regular_file(path: Path, max_bytes: int) -> bytes:
     """The bytes of ``path``, a regular file of at most ``max_bytes``; UnreadableFile otherwise."""
     try:
-        # O_NONBLOCK: opening a FIFO must not hang; the fstat below then refuses it.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open_regular(path) as fh:
+            raw = fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise UnreadableFile("does not exist", missing=True) from None
     except IsADirectoryError:
         raise UnreadableFile("is a directory, not a file") from None
+    except NotRegularFile:
+        raise UnreadableFile("is not a regular file") from None
     except OSError as exc:
         raise UnreadableFile(f"cannot be read: {exc.strerror or exc}") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise UnreadableFile("is a directory, not a file" if stat.S_ISDIR(info.st_mode) else "is not a regular file")
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            raw = fh.read(max_bytes + 1)
-        except OSError as exc:
-            raise UnreadableFile(f"cannot be read: {exc.strerror or exc}") from None
     if len(raw) > max_bytes:
         raise UnreadableFile(f"is larger than {_size(max_bytes)}")
     return raw

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
+from auditor.files import open_regular
 from checks.security.repo_files import VENDORED_DIRS
 # One definition of an env file for both checks (DPL020 and SEC012 judge the same files): .env,
 # .env.<x> (also .env.production.local), <x>.env; not the templates people commit on purpose
@@ -187,21 +187,6 @@ def _with_tracked(found: RepoFiles) -> RepoFiles:
 
 def matches_any(rel_path: str, globs: list[str]) -> bool:
     return any(fnmatch.fnmatch(rel_path, g) or fnmatch.fnmatch(rel_path.lower(), g.lower()) for g in globs)
-
-
-def open_regular(path: Path) -> BinaryIO:
-    """``path`` opened for reading if it is a regular file; OSError otherwise. Opened non-blocking and
-    checked again after opening: a file swapped for a FIFO after the walk fails here instead of blocking
-    the audit until someone writes to it."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path.name} is not a regular file")
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def read_bytes(path: Path, limit: int = 1_000_000) -> bytes:
