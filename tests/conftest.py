@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,43 @@ from auditor.demo import demo_serve_spec
 from auditor.http import HttpClient
 from auditor.interface import AuditContext, CheckConfig, Target
 from auditor.service import ServiceProcess
+from tests.services import CI_PROVIDES, ci_provides, skip_allowed_in_ci
 from tests.stub_server import StubServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------------------------------------------
+# CI runs every test: with AUDIT_CI_PROVIDES set (.ci/run), a skip is a failure unless it is for a
+# service CI does not declare (tests/services.py). Outside CI, skips stay skips.
+def pytest_configure(config: pytest.Config) -> None:
+    ci_provides()  # an unknown service name is a usage error at once, not a surprise later
+
+
+def _refused_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if not report.skipped or hasattr(report, "wasxfail") or ci_provides() is None:
+        return
+    longrepr = report.longrepr
+    reason = (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)).removeprefix("Skipped: ")
+    if skip_allowed_in_ci(reason):
+        return
+    report.outcome = "failed"
+    report.longrepr = (f"skipped in a CI run ({CI_PROVIDES}={os.environ[CI_PROVIDES]}), where every test must "
+                       f"run: {reason}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    _refused_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    _refused_skip(report)
+    return report
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ dedicated PostgreSQL database created and dropped around the session), and TestC
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import warnings
 
@@ -27,6 +28,42 @@ PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"  # pragma: allowlist secret
 PASSWORDS = {"admin@example.com": "admin-password", "alice@example.com": "alice-password",  # pragma: allowlist secret
              "bob@example.com": "bob-password"}
+
+
+# ------------------------------------------------------------------------------------------------------
+# PostgreSQL and Redis tests skip when the server cannot be connected to (any other error is a failure).
+# A CI run declares the services it provides (AUDIT_CI_PROVIDES=postgres,redis,...): there such a skip
+# fails, and so does any other skip, so that a green run means every test ran.
+CI_PROVIDES = "AUDIT_CI_PROVIDES"
+_NEEDS = re.compile(r"^(?:Skipped: )?needs (\w+): ")
+
+
+def _ci_provides() -> frozenset[str] | None:
+    raw = os.environ.get(CI_PROVIDES)
+    return None if raw is None else frozenset(name.strip() for name in raw.split(",") if name.strip())
+
+
+def unavailable(service: str, reason: str) -> NoReturn:
+    provided = _ci_provides()
+    if provided is not None and service in provided:
+        pytest.fail(f"needs {service}: {reason} (and {CI_PROVIDES}={os.environ[CI_PROVIDES]} says CI provides it)",
+                    pytrace=False)
+    pytest.skip(f"needs {service}: {reason}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    provided = _ci_provides()
+    if report.skipped and not hasattr(report, "wasxfail") and provided is not None:
+        longrepr = report.longrepr
+        reason = (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)).removeprefix("Skipped: ")
+        needs = _NEEDS.match(reason)
+        if not (needs and needs.group(1) not in provided):
+            report.outcome = "failed"
+            report.longrepr = f"skipped in a CI run ({CI_PROVIDES}={os.environ[CI_PROVIDES]}): {reason}"
+    return report
 
 
 def make_settings(database_url: str, data_dir: Path, **env: str) -> Settings:
@@ -60,8 +97,8 @@ def postgresql_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         admin = psycopg.connect(maintenance, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL unreachable at {base.render_as_string(hide_password=True)}: "
-                    f"{str(exc).strip().splitlines()[0]}")
+        unavailable("postgres", f"PostgreSQL unreachable at {base.render_as_string(hide_password=True)}: "
+                                f"{str(exc).strip().splitlines()[0]}")
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')

@@ -20,23 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-PG_URL = os.environ.get("AUDIT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.services import PG_URL  # noqa: F401 — the tests import it from here
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVE_COMMAND = f"{sys.executable} -m tests.checks.nplusone_helpers --port {{port}}"
-
-
-# ------------------------------------------------------------------------------------------------------
-# PostgreSQL
-def pg_unavailable() -> str | None:
-    """Why the real PostgreSQL cannot be used, or None."""
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 — any failure means: skip with the reason
-        return f"PostgreSQL at {PG_URL} unreachable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    return None
 
 
 def url_for(database: str, *, driver: str = "", user: str | None = None) -> str:

@@ -23,10 +23,15 @@ from checks.nplusone.check import NPlusOneCheck
 from checks.nplusone.config import NPlusOneConfig
 from checks.nplusone.sources.interface import SourceUnavailable
 from checks.nplusone.sources.postgres_live import MARK, PostgresLiveSource
-from tests.checks.nplusone_helpers import PG_URL, REPO_ROOT, log_settings, pg_database, pg_unavailable, url_for
+from tests.checks.nplusone_helpers import PG_URL, REPO_ROOT, log_settings, pg_database, url_for
 from tests.conftest import check_context, sample_service
+from tests.services import require_postgres, unavailable
 
-pytestmark = pytest.mark.skipif(bool(pg_unavailable()), reason=pg_unavailable() or "")
+
+@pytest.fixture(scope="module", autouse=True)
+def _postgres() -> None:
+    """Skips (fails in CI, tests/services.py) only when the server cannot be connected to."""
+    require_postgres(PG_URL)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +69,9 @@ def test_n_plus_one_on_postgresql_is_flagged_with_growth_and_settings_are_restor
     with psycopg.connect(db_url) as conn:
         preloaded = "pg_stat_statements" in conn.execute("SHOW shared_preload_libraries").fetchone()[0]
     assert outcome.metrics["pg_stat_statements"] is preloaded   # used only where already loaded
-    assert "postgresql-" in outcome.metrics["method"] or "log" in outcome.metrics["method"]
+    database = db_url.rsplit("/", 1)[1]
+    assert (f"SQL read from the PostgreSQL server log {_server_log()} (database {database}, "
+            "log_min_duration_statement = 0 for the audit only)") in outcome.metrics["method"]
 
 
 def test_clean_service_on_postgresql_has_no_n_plus_one(pg_service, tmp_path):
@@ -299,8 +306,9 @@ def _role(*grants: str) -> Iterator[str]:
     import psycopg
 
     with psycopg.connect(PG_URL, autocommit=True) as admin:
-        if int(admin.execute("SHOW server_version_num").fetchone()[0]) < 150000:
-            pytest.skip("GRANT ALTER SYSTEM ON PARAMETER needs PostgreSQL 15+")
+        version = int(admin.execute("SHOW server_version_num").fetchone()[0])
+        if version < 150000:
+            unavailable("postgres", f"GRANT ALTER SYSTEM ON PARAMETER needs PostgreSQL 15+, the server is {version}")
         role = f"npq_role_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         admin.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER')
         for grant in grants:

@@ -1,14 +1,13 @@
 """Open a written report.html in real headless Chromium (Debian's package, driven by playwright) and
 record everything the page did: console messages, uncaught errors, every request.
 
-Only the system chromium is used (``playwright install`` needs the internet): tests skip with the
-reason from ``launch_chromium`` when it or playwright is missing.
+Only the system chromium is used (``playwright install`` needs the internet). A test skips only when
+chromium is not installed (``tests.services.require_chromium``, a failure in CI); playwright missing or
+a chromium that fails to launch is a test failure.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,37 +18,20 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-default-apps", "--mute-audio",
 ]
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
 
-def find_chromium() -> str | None:
-    """$AUDIT_TEST_CHROMIUM if set, else Debian's chromium on PATH."""
-    explicit = os.environ.get("AUDIT_TEST_CHROMIUM")
-    if explicit:
-        return explicit if Path(explicit).is_file() else None
-    return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
+def launch_chromium(executable: str) -> tuple[Any, Any]:
+    """(playwright, browser) started on ``executable``; playwright's launch() gives every browser a fresh
+    temporary profile (user-data-dir). Raises what playwright raises: a failed launch is a failure."""
+    from playwright.sync_api import sync_playwright
 
-
-def launch_chromium() -> tuple[Any, Any] | str:
-    """(playwright, browser) started, or the one-line reason it cannot be: the caller skips with it.
-    playwright's launch() gives every browser a fresh temporary profile (user-data-dir)."""
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        return "playwright not installed: pip install -e '.[dev]'"
-    executable = find_chromium()
-    if executable is None:
-        explicit = os.environ.get("AUDIT_TEST_CHROMIUM")
-        return (f"AUDIT_TEST_CHROMIUM={explicit} is not a file" if explicit
-                else "chromium not installed: apt-get install chromium")
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS,
                                              timeout=60_000)
-    except Error as exc:
+    except BaseException:
         playwright.stop()
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"chromium at {executable} could not be launched: {first}"
+        raise
     return playwright, browser
 
 

@@ -3,8 +3,8 @@ report whose target strings are hostile both load with no console error, no page
 but the file itself; hostile strings show as text and never run; the nine sections render; the latency
 charts are visible; a full-page screenshot of each is written as a test artifact.
 
-Skipped, with the reason, only where chromium or playwright cannot be found or launched (.ci/run
-installs Debian's chromium; the dev extra installs playwright). Screenshots go to
+Skipped, with the reason, only where chromium is not installed, and a failure there in CI
+(tests/services.py; .ci/run installs Debian's chromium; the dev extra installs playwright). Screenshots go to
 $AUDIT_TEST_ARTIFACTS/html-browser/ when set, else to pytest's tmp path (the path is printed).
 """
 
@@ -22,6 +22,7 @@ from auditor.model import OUTLINE, CheckResult, Finding, Report, Section, Severi
 from reports.html import HtmlRenderer
 from tests.conftest import run_audit_cli
 from tests.e2e.browser_helpers import ACTIVE_CONTENT_JS, has_area, launch_chromium, open_report
+from tests.services import require_chromium
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -53,10 +54,7 @@ def _artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    started = launch_chromium()
-    if isinstance(started, str):
-        pytest.skip(started)
-    playwright, chromium = started
+    playwright, chromium = launch_chromium(require_chromium())
     try:
         yield chromium
     finally:
@@ -73,14 +71,19 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_report(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The cheapest real audit that still draws the latency charts (health, openapi, 3 s of load).
     Depends on ``browser`` so that the demo is not run where the test would skip anyway."""
-    out = tmp_path_factory.mktemp("demo") / "out"
+    work = tmp_path_factory.mktemp("demo")
+    out = work / "out"
+    # A budget of a minute: the charts are what this test looks at, never this machine's speed.
+    config = work / "audit.toml"
+    config.write_text("[latency]\np95_ms = 60000\n")
     proc = run_audit_cli("demo", "--checks", "health,openapi,latency", "--load-duration", "3", "--load-rate", "20",
-                         "--output-dir", str(out), "--format", "html,json")
-    # 1 is a verdict (a slow machine can push p95 over the budget), not a failure of the audit
-    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+                         "--config", str(config), "--output-dir", str(out), "--format", "html,json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads((out / "report.json").read_text())
+    # 60 requests over 7 endpoints: too few samples per endpoint (LAT010, low) is the only latency finding
+    assert {c["id"]: c["status"] for c in data["checks"]} == {"health": "pass", "openapi": "pass", "latency": "warn"}
     latency = next(c for c in data["checks"] if c["id"] == "latency")
-    assert latency["status"] in ("pass", "warn", "fail"), latency["summary"]
+    assert {f["rule_id"] for f in latency["findings"]} == {"LAT010"}
     assert latency["metrics"]["endpoints"] and len(latency["metrics"]["timeseries"]) > 1
     return out / "report.html"
 
