@@ -18,6 +18,7 @@ from auditor.suppressions import (
     glob_match,
     load_ignore_file,
 )
+from tests.unprivileged import run_unprivileged, shared_directory
 
 TODAY = date(2025, 6, 1)
 
@@ -213,15 +214,17 @@ def test_a_path_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
     assert str(caught.value) == f"ignore file {below_a_file} cannot be read: Not a directory"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_an_unreadable_file_is_one_line(tmp_path: Path) -> None:
-    path = ignore_file(tmp_path, '[[ignore]]\nrule = "SEC101"\nreason = "r"\n')
-    path.chmod(0)
-    try:
-        with pytest.raises(IgnoreFileError, match="Permission denied"):
-            load_ignore_file(path, required=False)
-    finally:
-        path.chmod(0o600)
+def test_an_unreadable_file_is_one_line() -> None:
+    """As an unprivileged user (root reads any file whatever its mode): tests/unprivileged.py."""
+    with shared_directory() as directory:
+        path = ignore_file(directory, '[[ignore]]\nrule = "SEC101"\nreason = "r"\n')
+        path.chmod(0o644)
+        # the same user reads it while its mode allows: what follows is the mode's doing, nothing else's
+        assert run_unprivileged(lambda: [e.rule for e in load_ignore_file(path, required=False)]) == ["SEC101"]
+        path.chmod(0)
+        with pytest.raises(IgnoreFileError) as caught:
+            run_unprivileged(lambda: load_ignore_file(path, required=False))
+    assert str(caught.value) == f"ignore file {path} cannot be read: Permission denied"
 
 
 @pytest.mark.parametrize(("pattern", "text", "expected"), [
