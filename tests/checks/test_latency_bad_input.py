@@ -13,11 +13,7 @@ from auditor.model import Status
 from checks.latency.launcher import RESULT_NAME
 from tests.checks.latency_helpers import (endpoint, failing, fast, forever, latency_server, rules, run_check,
                                           uniform)
-
-
-def _no_load_processes_left() -> bool:
-    children = psutil.Process().children(recursive=True)
-    return not [c for c in children if "checks.latency.loadgen" in " ".join(c.cmdline())]
+from tests.processes import watch_processes
 
 
 def test_endpoint_answering_only_errors_fails_the_error_gate(tmp_path):
@@ -39,12 +35,13 @@ def test_connection_refused_mid_run_is_counted_as_errors(tmp_path):
             threading.Thread(target=server.go_away, daemon=True).start()
         return 200, "ok"
 
-    with latency_server(then_gone, paths=("/a",)) as server:
+    with watch_processes() as watch, latency_server(then_gone, paths=("/a",)) as server:
         outcome, _ = run_check(server.url, tmp_path, rate=40, duration=2, request_timeout=2)
     row = endpoint(outcome, "/a")
     assert 0 < row["error_rate"] < 1 and "LAT002" in rules(outcome)
     assert outcome.metrics["requests"] == 80  # every scheduled request accounted for, failed or not
-    assert _no_load_processes_left()
+    assert any("checks.latency.loadgen" in cmd for cmd in watch.seen.values())  # the watch saw the load
+    assert watch.left_after() == []  # nothing anywhere on the machine, orphans included
 
 
 def test_server_that_never_answers_gives_timeouts_not_a_hang(tmp_path):
@@ -68,20 +65,23 @@ def test_rate_the_generator_cannot_reach_is_insufficient_data(tmp_path):
 
 
 def test_stop_ends_the_load_at_once_and_still_returns_a_result(tmp_path):
-    with latency_server(fast(), paths=("/a",)) as server:
+    with watch_processes() as watch, latency_server(fast(), paths=("/a",)) as server:
         outcome, ctx = run_check(server.url, tmp_path, rate=20, duration=30, stop_after=1.5)
     assert "LAT014" in rules(outcome) and outcome.status is Status.WARN
     assert outcome.metrics["requests"] < 20 * 30
     assert json.loads((ctx.tmp_dir / RESULT_NAME).read_text())["interrupted"] is True
-    assert _no_load_processes_left()
+    assert any("checks.latency.loadgen" in cmd for cmd in watch.seen.values())
+    assert watch.left_after() == []
 
 
 def test_stop_with_workers_kills_the_whole_group(tmp_path):
-    with latency_server(fast(), paths=("/a",)) as server:
+    with watch_processes() as watch, latency_server(fast(), paths=("/a",)) as server:
         outcome, _ = run_check(server.url, tmp_path, rate=20, duration=30, stop_after=3,
                                settings={"load_workers": 2})
     assert "LAT014" in rules(outcome)
-    assert _no_load_processes_left()
+    workers = [pid for pid, cmd in watch.seen.items() if "checks.latency.loadgen --worker" in cmd]
+    assert len(workers) == 2, watch.seen  # the watch saw both workers start
+    assert watch.left_after() == []  # and none of them, nor the master, outlived the check anywhere
 
 
 def test_unreachable_service_is_a_one_line_error(tmp_path):
