@@ -27,7 +27,9 @@ def test_verdict_checks_findings_and_pointer(report):
     assert len(check_rows) == len(report.checks)
     assert "| ❌ fail | health | 2 of 4 probes missing | 2 (+1 suppressed) |" in md
     assert "💥 error" in md and "⏭️ skipped" in md
-    assert "report.html" in md.splitlines()[-1] or "report.html" in md
+    assert [line for line in lines if line.strip()][-1] == (
+        "Full report with evidence and remediation: **report.html** (next to this file in the audit output "
+        "directory or CI artifact). Data: report.json.")  # the pointer closes the comment
     assert md.index("HLT001") < md.index("SEC101") < md.index("OAS020")  # worst first
 
 
