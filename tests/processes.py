@@ -1,15 +1,18 @@
 """Did a test leave a process behind? Looked for on the whole machine, not among this process's children.
 
 A process whose parent dies is re-parented to PID 1 (or a subreaper): a check of ``children()`` no
-longer sees it. ``watch_processes()`` finds them anyway, two ways:
+longer sees it. ``watch_processes()`` finds them anyway, three ways:
 
 - by session and process group: while the block runs, a sampler notes the session id and process group
-  of every descendant of this process started in the block (the auditor starts its load generator, its schemathesis child and
+  of every descendant of this process started in the block (the auditor starts its load generator and
   the audited repo's code in their own session); afterwards every live process in one of those sessions
   or groups is a leftover, wherever its parent is;
+- by identity: every descendant the sampler saw (pid and start time) that is still alive;
 - by a mark in the environment: the block runs with a unique ``AUDIT_TEST_PROCESS_MARK`` in os.environ,
   which every descendant inherits (unless something scrubs its environment).
 
+A child that stays in this process's session, scrubs its environment and is gone from the tree before
+the sampler's first look (20 ms) escapes all three; nothing the auditor starts is like that for long.
 Other test runs on the same machine have other sessions and other marks, so they are never counted.
 """
 
@@ -37,12 +40,15 @@ class ProcessWatch:
     groups: set[int] = field(default_factory=set)
     seen: dict[int, str] = field(default_factory=dict)      # pid -> command line, every descendant seen
     before: set[tuple[int, float]] = field(default_factory=set)  # descendants from before the block
+    started: set[tuple[int, float]] = field(default_factory=set)  # (pid, start time) of those seen in it
 
     def sample(self) -> None:
         for child in psutil.Process().children(recursive=True):
             try:
-                if (child.pid, child.create_time()) in self.before:
+                identity = (child.pid, child.create_time())
+                if identity in self.before:
                     continue
+                self.started.add(identity)
                 sid, pgid = os.getsid(child.pid), os.getpgid(child.pid)
                 # the latest: a child sampled between fork and exec shows its parent's command line
                 self.seen[child.pid] = " ".join(child.cmdline())
@@ -65,7 +71,7 @@ class ProcessWatch:
                 continue
             try:
                 sid, pgid = os.getsid(pid), os.getpgid(pid)
-                ours = sid in self.sessions or pgid in self.groups
+                ours = sid in self.sessions or pgid in self.groups or (pid, proc.create_time()) in self.started
                 if not ours:
                     ours = proc.environ().get(MARK_ENV) == self.mark
             except (ProcessLookupError, psutil.Error):

@@ -10,13 +10,15 @@ from checks.latency.config import LatencyConfig
 from tests.conftest import check_context, run_audit_cli, sample_service
 
 
-def test_clean_sample_service_passes_with_its_defaults(tmp_path):
+def test_clean_sample_service_passes_with_its_default_load(tmp_path):
+    """The default load plan, with a budget of a minute: what is checked is what was loaded and that
+    nothing failed. The sample service's own p95 is benchmarks/sample_service_latency.py's figure."""
     with sample_service(tmp_path) as service:
-        ctx = check_context(service.url, LatencyConfig(), tmp_path)
+        ctx = check_context(service.url, LatencyConfig(p95_ms=60_000), tmp_path)
         with ctx.http:
             outcome = LatencyCheck().run(ctx)
     assert outcome.findings == [] and outcome.status is None, outcome.summary
-    assert outcome.metrics["p95_ms"] < 100 and outcome.metrics["error_rate"] == 0
+    assert outcome.metrics["error_rate"] == 0 and outcome.metrics["requests"] == 200  # 40 req/s for 5 s
     loaded = {f"{row['method']} {row['path']}" for row in outcome.metrics["endpoints"]}
     assert {"GET /books", "GET /books/{book_id}", "GET /authors", "GET /authors/{author_id}"} <= loaded
     # Operations that need a credential the audit does not have are left out with the reason.
@@ -28,9 +30,13 @@ def test_clean_sample_service_passes_with_its_defaults(tmp_path):
 
 def test_slow_endpoint_defect_fails_the_gate_at_that_endpoint(tmp_path):
     # Twice the default rate for 2 s: the same ~22 samples per endpoint in less time.
+    # Only GET /authors has a budget a machine's speed cannot decide: 100 ms against a 150 ms sleep (every
+    # other endpoint gets a minute), so the finding is the defect's, wherever the test runs.
+    config = tmp_path / "budget.toml"
+    config.write_text('[latency]\np95_ms = 60000\n\n[latency.endpoints."GET /authors"]\np95_ms = 100\n')
     result = run_audit_cli("demo", "--checks", "latency", "--defects", "slow_endpoint", "--format", "json",
-                           "--load-rate", "80", "--load-duration", "2", "--output-dir", str(tmp_path / "out"),
-                           timeout=120)
+                           "--load-rate", "80", "--load-duration", "2", "--config", str(config),
+                           "--output-dir", str(tmp_path / "out"), timeout=120)
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     check = report["checks"][0]
@@ -38,4 +44,4 @@ def test_slow_endpoint_defect_fails_the_gate_at_that_endpoint(tmp_path):
     slow = [f for f in check["findings"] if f["rule_id"] == "LAT001"]
     assert [f["location"] for f in slow] == [{"endpoint": "GET /authors"}]
     row = next(r for r in check["metrics"]["endpoints"] if r["path"] == "/authors")
-    assert row["p95_ms"] > 100 and row["p50_ms"] > 100  # the defect sleeps ~150 ms on every call
+    assert row["p50_ms"] >= 150  # the defect sleeps 150 ms on every call: no answer can come sooner

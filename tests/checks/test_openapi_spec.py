@@ -20,6 +20,7 @@ from checks.openapi import spec as spec_module
 from checks.openapi.config import OpenApiConfig
 from tests.checks.openapi_helpers import failed_rules, minimal_spec, run_check, write_spec
 from tests.conftest import run_audit_cli
+from tests.processes import watch_processes
 from tests.stub_server import StubServer, slow
 
 
@@ -54,10 +55,8 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
         lines.append(f"  a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]")
     lines.append("paths: {}")
     path = write_spec(tmp_path, "\n".join(lines) + "\n", "bomb.yaml")
-    began = time.monotonic()
-    with pytest.raises(CheckError, match="alias bomb"):
+    with pytest.raises(CheckError, match="alias bomb"):  # 6**15 nodes if anything walked it
         run_check(None, tmp_path, spec=str(path))
-    assert time.monotonic() - began < 60  # 6**15 nodes if anything walked it; the guard stops at 3 million
 
 
 def test_invalid_document_is_a_finding_and_the_rest_is_still_judged(tmp_path):
@@ -101,8 +100,9 @@ def test_cyclic_refs_are_handled(tmp_path):
     assert "OAS001" in failed_rules(outcome)  # a ref loop with no schema in between is invalid
 
 
-def test_twenty_megabyte_document_is_bounded(tmp_path, monkeypatch):
-    monkeypatch.setattr(spec_module, "VALIDATION_SECONDS", 1.0)
+def test_twenty_megabyte_document_is_read_validated_and_judged(tmp_path):
+    """Its 126,000 nodes stay under the in-process validation limit: validated in full (valid, not
+    "unknown"). How long it takes is benchmarks/bounded_stops.py's figure, not a pass condition."""
     document = minimal_spec()
     template = json.dumps(document["paths"]["/items/{item_id}"])
     for i in range(2000):
@@ -110,12 +110,24 @@ def test_twenty_megabyte_document_is_bounded(tmp_path, monkeypatch):
     document["info"]["description"] = "x" * (20 * 1024 * 1024 + 100 - len(json.dumps(document)))
     path = write_spec(tmp_path, document)
     assert path.stat().st_size >= 20 * 1024 * 1024
-    began = time.monotonic()
+    assert spec_module.count_nodes(document) <= spec_module.IN_PROCESS_VALIDATION_NODES
     outcome = run_check(None, tmp_path, spec=str(path))
-    assert time.monotonic() - began < 60
     assert outcome.metrics["operations"] == 2002 and outcome.metrics["completeness_percent"] == 100.0
-    # validated in a child process; either it finished (valid) or it was cut off (validity unknown)
-    assert outcome.metrics["spec"]["valid"] in (True, None)
+    assert outcome.metrics["spec"]["valid"] is True
+
+
+def test_validation_in_a_child_process_gives_the_same_errors_and_stops_when_told():
+    """The path of documents over IN_PROCESS_VALIDATION_NODES: the child's verdict is the in-process one,
+    and a stop (Ctrl-C, the check's deadline) ends it with "unknown" (None), leaving no process behind."""
+    document = minimal_spec()
+    document["paths"]["/items/{item_id}"]["get"]["responses"]["200"]["description"] = 42
+    expected = spec_module.validate(document)
+    assert expected  # invalid: there is something to compare
+    with watch_processes() as watch:
+        assert spec_module.validate_in_child(document, 120, lambda: False) == expected
+        assert spec_module.validate_in_child(minimal_spec(), 120, lambda: False) == []
+        assert spec_module.validate_in_child(document, 120, lambda: True) is None
+    assert watch.left_after() == []
 
 
 def _context(url: str, tmp_path: Path, spec: str | None, timeout: float = 1.0,
@@ -140,10 +152,8 @@ def test_spec_url_problems_are_one_line_errors(tmp_path, route, message):
     with StubServer() as server:
         server.routes["/spec.json"] = route
         ctx = _context(server.url, tmp_path, f"{server.url}/spec.json")
-        began = time.monotonic()
         with pytest.raises(CheckError, match=message) as caught, ctx.http:
             OpenApiCheck().run(ctx)
-        assert time.monotonic() - began < 20
     assert "\n" not in str(caught.value)
 
 
@@ -184,10 +194,8 @@ def test_spec_url_that_streams_without_end_is_cut_and_refused(tmp_path, endless_
     # A small body cap keeps the test short: the core then tries pure-Python YAML on the cut body, which
     # takes about a minute at the default 2 MB (reported to the lead: refuse truncated specs, CSafeLoader).
     ctx = _context(endless_server, tmp_path, f"{endless_server}/openapi.json", timeout=5, max_bytes=64 * 1024)
-    began = time.monotonic()
     with pytest.raises(CheckError) as caught, ctx.http:
         OpenApiCheck().run(ctx)
-    assert time.monotonic() - began < 30
     assert "\n" not in str(caught.value)
 
 

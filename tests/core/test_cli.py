@@ -228,11 +228,18 @@ def test_sigterm_while_waiting_for_the_service_is_one_line_exit_2(tmp_path):
     import subprocess
     import time
 
-    never_answers = f"{sys.executable} -c \"import time; time.sleep(60)\" {{port}}"
+    mark = tmp_path / "service-started"
+    # The served process marks that it runs (the auditor is then waiting for it to answer), then never answers.
+    never_answers = (f"{sys.executable} -c \"import pathlib, sys, time; pathlib.Path(sys.argv[1]).touch(); "
+                     f"time.sleep(60)\" {mark} {{port}}")
     proc = subprocess.Popen([sys.executable, "-m", "auditor", "run", "--serve", never_answers,
                              "--output-dir", str(tmp_path / "out")], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
+    deadline = time.monotonic() + 60
+    while not mark.exists() and proc.poll() is None:
+        assert time.monotonic() < deadline, "the served process never started"
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 2

@@ -1,3 +1,4 @@
+import signal
 import sys
 import time
 
@@ -6,6 +7,7 @@ import pytest
 
 from auditor import service as service_module
 from auditor.service import ServiceError, ServiceProcess
+from tests.processes import watch_processes
 
 PY = sys.executable
 
@@ -33,10 +35,13 @@ def test_a_service_that_dies_is_reported_with_its_last_lines(tmp_path):
 
 def test_a_service_that_never_answers_times_out(tmp_path):
     svc = ServiceProcess(f"{PY} -c \"import time; time.sleep(60)\" {{port}}", tmp_path / "service.log")
-    began = time.monotonic()
-    with pytest.raises(ServiceError, match=r"did not answer on http://127.0.0.1:\d+ within 1 s"):
+    with watch_processes() as watch, pytest.raises(ServiceError,
+                                                   match=r"did not answer on http://127.0.0.1:\d+ within 1 s"):
         svc.start(timeout_s=1)
-    assert time.monotonic() - began < 12  # bounded: waited, then stopped it
+    # waited, then stopped it (SIGTERM, the sleeper's default action): nothing left running
+    outcome = svc.stop()
+    assert (outcome["graceful_shutdown"], outcome["exit_code"]) == (True, -signal.SIGTERM)
+    assert watch.seen and watch.left_after() == []
 
 
 def test_a_service_ignoring_sigterm_is_killed_and_recorded(tmp_path, monkeypatch):
