@@ -257,8 +257,11 @@ def test_scratch_run_that_hangs_is_bounded(tmp_path):
 
 
 def test_async_env_py_never_reaches_its_own_database(tmp_path):
-    pytest.importorskip("sqlalchemy.ext.asyncio")
+    """An asyncio env.py that hard-codes its own database: the scratch run swaps its async engine for one on
+    the scratch file (aiosqlite, from the dev extra), migrates there in full, and never creates the
+    env.py's database. The env.py records the URL its engine really got."""
     prod = tmp_path / "production.db"
+    seen = tmp_path / "engine-urls.txt"
     env_py = f'''\
 import asyncio
 
@@ -278,6 +281,8 @@ def do_run(connection):
 
 async def main():
     engine = create_async_engine("sqlite+aiosqlite:///{prod}")
+    with open({str(seen)!r}, "a", encoding="utf-8") as out:
+        out.write(engine.url.render_as_string(hide_password=False) + "\\n")
     async with engine.connect() as connection:
         await connection.run_sync(do_run)
     await engine.dispose()
@@ -286,11 +291,16 @@ async def main():
 asyncio.run(main())
 '''
     repo = make_alembic_repo(tmp_path / "repo", [REV_0001, REV_0002_NICKNAME], env_py=env_py)
-    outcome, _ = run_check(repo, tmp_path)
-    # Either the scratch run worked on the scratch file (aiosqlite installed) or it failed (not installed):
-    # the env.py's own database is never created.
+    outcome, status = run_check(repo, tmp_path)
     assert not prod.exists()
-    assert outcome.metrics["scratch"][0]["result"].startswith(("upgrade ok", "upgrade failed"))
+    urls = set(seen.read_text(encoding="utf-8").splitlines())
+    assert len(urls) == 1, urls  # every run of env.py (upgrade, downgrade, upgrade again) got the same engine
+    (url,) = urls
+    scratch = url.removeprefix("sqlite+aiosqlite:///")
+    assert url.startswith("sqlite+aiosqlite:///") and scratch.endswith("/scratch.sqlite")
+    assert scratch.startswith(f"{tmp_path / 'check-tmp'}/")  # the check's own temp dir, nothing of the repo's
+    assert outcome.metrics["scratch"][0]["result"] == "upgrade ok; models match; downgrade ok; upgrade again ok"
+    assert rule_ids(outcome) == set() and status == "pass"
 
 
 def test_base_ref_outside_git_is_one_line_error(tmp_path):
