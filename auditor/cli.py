@@ -242,7 +242,8 @@ def _audit(options: dict[str, Any], *, quiet: bool, verbose: bool, serve: ServeS
         elif not (settings.url or settings.repo):
             raise ConfigError("nothing to audit: give --url, --serve or --repo")
         ui.redactor = Redactor(list(settings.header_dict().values()) + url_passwords(settings.db_url)
-                               + url_passwords(settings.url) + url_passwords(settings.spec))
+                               + url_passwords(settings.scratch_db_url) + url_passwords(settings.url)
+                               + url_passwords(settings.spec))
         renderers = load_renderers()
         check_formats(settings.format, renderers)
         prepare_output_dir(settings.output_dir)

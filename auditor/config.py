@@ -111,6 +111,9 @@ class Settings(_Strict):
     load_workers: int | None = pydantic.Field(None, ge=0)
     locustfile: Path | None = None
     db_url: str | None = None             # may hold a password: masked in every output
+    # A PostgreSQL or MariaDB/MySQL server on which the repo's tests and migrations get a scratch database
+    # (created for the run, dropped after it); None: the --db-url server, if any.
+    scratch_db_url: str | None = None     # may hold a password: masked in every output
     db_log: Path | None = None
     sql_log: Path | None = None
     vuln_db: Path | None = None

@@ -54,6 +54,7 @@ _CORE_EXAMPLES: dict[str, Any] = {
     "load_workers": 0,
     "locustfile": "locustfile.py",
     "db_url": "postgresql://app@127.0.0.1:5432/app",
+    "scratch_db_url": "postgresql://postgres@127.0.0.1:5432/postgres",
     "db_log": "postgresql.log",
     "sql_log": "sql.log",
     "vuln_db": "osv-advisories",
@@ -66,6 +67,7 @@ _CORE_NOTES: dict[str, str] = {
     "fail_on": "unset = the preset's threshold (policy.preset); setting it here overrides the preset",
     "headers": "give them with --header or AUDIT_HEADERS in CI, not in a committed file",
     "db_url": "a URL with a password belongs in AUDIT_DB_URL, not in a committed file",
+    "scratch_db_url": "its role needs CREATEDB; a password belongs in AUDIT_SCRATCH_DB_URL",
 }
 
 

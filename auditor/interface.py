@@ -18,6 +18,8 @@ import pydantic
 
 from auditor.model import CheckResult, Outcome, Section
 
+from auditor.sandbox import Sandbox, SandboxOptions, ScratchRegistry
+
 if TYPE_CHECKING:
     from auditor.artifacts import Artifacts
     from auditor.http import HttpClient
@@ -74,6 +76,19 @@ class AuditContext:
     # openapi, latency, nplusone, security, ...). Lets a check refer to another's finding instead of
     # repeating it; a check must still work when the other was not selected.
     earlier: dict[str, CheckResult] = field(default_factory=dict)
+    # The audit's scratch databases: whatever a check's sandbox leaves (crash, timeout, Ctrl-C) is
+    # dropped by the runner when the audit ends.
+    scratch: ScratchRegistry = field(default_factory=ScratchRegistry)
+
+    def sandbox(self, options: SandboxOptions) -> Sandbox:
+        """The only way a check runs the repo's code (auditor.sandbox): the repo's interpreter, an
+        allow-listed environment, a scratch database when a server is known. Raises SandboxError."""
+        if self.target.repo is None:
+            raise CheckError("no repository")
+        return Sandbox(repo=Path(self.target.repo).resolve(), tmp_dir=self.tmp_dir / "sandbox",
+                       python=self.settings.get("python"),
+                       server_url=self.settings.get("scratch_db_url") or self.target.db_url, options=options,
+                       registry=self.scratch, should_stop=self.should_stop)
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""

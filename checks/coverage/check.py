@@ -1,19 +1,20 @@
 """The coverage check: gather (fresh coverage data already in the repo, or the repo's tests run under
-coverage in its own environment: gather.py) then judge (judge.py, pure)."""
+coverage in the core's sandbox: gather.py) then judge (judge.py, pure)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, ClassVar
 
+from auditor.git import GitError, changed_lines
 from auditor.interface import AuditContext, CheckError, Safety
 from auditor.model import Outcome, Section, Status
+from auditor.sandbox import Sandbox, SandboxError
 
 from checks.coverage import gather
 from checks.coverage.config import CoverageConfig
 from checks.coverage.data import DataError
 from checks.coverage.environment import EnvironmentError_
-from checks.coverage.gitdiff import GitError, changed_lines
 from checks.coverage.judge import DiffCoverage, diff_coverage, file_table, judge
 
 
@@ -32,8 +33,11 @@ class CoverageCheck:
             raise CheckError("no repository to measure")
         repo = Path(ctx.target.repo).resolve()
         try:
-            got = self._gather(ctx, config, repo)
-        except (gather.GatherError, EnvironmentError_, DataError) as exc:
+            with ctx.sandbox(config) as sandbox:
+                got = self._gather(ctx, config, repo, sandbox)
+                got.sandbox = sandbox.describe()
+                got.sandbox_sentence = sandbox.sentence()
+        except (gather.GatherError, EnvironmentError_, DataError, SandboxError) as exc:
             raise CheckError(str(exc)) from None
         diff = self._diff(ctx, got, repo)
         return _outcome(got, config, repo, diff)
@@ -42,14 +46,14 @@ class CoverageCheck:
     def _timeout(ctx: AuditContext, config: CoverageConfig) -> float:
         return max(1.0, min(config.timeout, ctx.remaining() - gather.RESERVE_S))
 
-    def _gather(self, ctx: AuditContext, config: CoverageConfig, repo: Path) -> gather.Gathered:
+    def _gather(self, ctx: AuditContext, config: CoverageConfig, repo: Path, sandbox: Sandbox) -> gather.Gathered:
         notes: list[str] = []
         stale: list[str] = []
         if config.use_existing != "never":
             fresh, stale = gather.fresh_existing(repo)
             for path in fresh:
                 try:
-                    got = gather.from_existing(path, repo, ctx.tmp_dir, ctx.should_stop)
+                    got = gather.from_existing(path, repo, sandbox)
                     got.stale = stale
                     got.notes = notes + got.notes
                     return got
@@ -60,8 +64,7 @@ class CoverageCheck:
                 raise CheckError(f"use_existing = \"only\" but there is no usable fresh coverage data ({why})")
         if ctx.remaining() <= gather.RESERVE_S + 5:
             raise CheckError("no time left to run the tests")
-        got = gather.run_tests(repo, config, ctx.settings, ctx.tmp_dir, self._timeout(ctx, config),
-                               ctx.should_stop, ctx.progress)
+        got = gather.run_tests(repo, config, sandbox, self._timeout(ctx, config), ctx.progress)
         got.notes = notes + got.notes
         got.stale = stale
         if stale:
@@ -128,6 +131,8 @@ def _outcome(got: gather.Gathered, config: CoverageConfig, repo: Path, diff: Dif
         metrics["failed_tests"] = tests.failed_names
     if got.notes:
         metrics["notes"] = got.notes
+    if got.run is not None:
+        metrics["sandbox"] = got.sandbox
     if data is not None:
         metrics["files"] = file_table(data)
     status = Status.WARN if (data is None and not findings) else None
@@ -139,7 +144,8 @@ def _method(got: gather.Gathered) -> str:
         return (f"Coverage read from {got.origin}; the audit did not run the tests. The total is coverage.py's "
                 "own figure.")
     return (f"The repo's tests ({got.command}) ran under `coverage run` with {got.python} ({got.python_source}), "
-            "data and reports in a temp dir; the total is coverage.py's own JSON report total.")
+            f"data and reports in a temp dir; the total is coverage.py's own JSON report total. Sandbox: "
+            f"{got.sandbox_sentence}")
 
 
 def _summary(got: gather.Gathered, config: CoverageConfig, diff: DiffCoverage | None) -> str:

@@ -7,9 +7,10 @@ from typing import Literal
 import pydantic
 
 from auditor.interface import CheckConfig
+from auditor.sandbox import SandboxOptions
 
 
-class CoverageConfig(CheckConfig):
+class CoverageConfig(CheckConfig, SandboxOptions):
     # Total coverage (coverage.py's own figure) under this percentage is COV001 (high).
     threshold: float = pydantic.Field(default=80, ge=0, le=100)
     # Coverage of the lines changed since --base-ref under this percentage is COV003.
@@ -28,5 +29,3 @@ class CoverageConfig(CheckConfig):
     source: list[str] | None = None
     # Extra `coverage run --omit` patterns (the repo's own config is honoured as well).
     omit: list[str] = []
-    # Environment variables for the test run (e.g. a test database URL).
-    env: dict[str, str] = {}

@@ -1,6 +1,6 @@
-"""The audited repo's Python environment and test command: which interpreter, what is installed in it,
+"""The audited repo's Python environment and test command: what is installed in the repo's interpreter,
 how the tests are run, what the repo's own coverage config says. Reads files only; the one probe that
-asks the interpreter what it has runs in a bounded subprocess."""
+asks the interpreter what it has runs in the sandbox (auditor.sandbox chooses the interpreter)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ import json
 import os
 import re
 import shlex
-import sys
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.coverage.proc import clean_env, run_bounded
+from auditor.sandbox import Sandbox
 
 SKIP_DIRS = {".git", ".hg", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "__pycache__", "build",
              "dist", "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", "htmlcov"}
@@ -54,34 +53,9 @@ def newest_source_mtime(repo: Path) -> float:
     return newest
 
 
-def find_python(repo: Path, configured: str | Path | None) -> tuple[Path, str]:
-    """(interpreter, why this one): --python, else the repo's .venv/venv (or the git work tree's when the
-    repo is a subdirectory of it), else the interpreter the auditor runs in."""
-    if configured:
-        path = Path(configured).expanduser()
-        if not path.exists():
-            raise EnvironmentError_(f"--python {configured}: no such file")
-        return path, "--python"
-    for base in _ancestors_to_worktree(repo):
-        for name in (".venv", "venv"):
-            for candidate in (base / name / "bin" / "python", base / name / "Scripts" / "python.exe"):
-                if candidate.exists():
-                    return candidate, f"the virtualenv {candidate.parent.parent}"
-    return Path(sys.executable), "the auditor's own interpreter (no .venv/venv in the repo and no --python)"
-
-
-def _ancestors_to_worktree(repo: Path) -> list[Path]:
-    """The repo dir, then its parents up to the git work tree's top (a monorepo keeps its venv there)."""
-    out = [repo]
-    current = repo.resolve()
-    while not (current / ".git").exists() and current.parent != current and len(out) < 6:
-        current = current.parent
-        out.append(current)
-    return out if (out[-1] / ".git").exists() else [repo]
-
-
-def probe(python: Path, tmp: Path, should_stop) -> dict[str, str | None]:  # noqa: ANN001
-    """{module: version or "" when installed, None when not} for PROBE_MODULES, asked of the interpreter."""
+def probe(sandbox: Sandbox) -> dict[str, str | None]:
+    """{module: version or "" when installed, None when not} for PROBE_MODULES, asked of the repo's
+    interpreter."""
     script = ("import importlib.util as u, importlib.metadata as m, json, sys\n"
               "out = {}\n"
               f"for name in {PROBE_MODULES!r}:\n"
@@ -90,12 +64,12 @@ def probe(python: Path, tmp: Path, should_stop) -> dict[str, str | None]:  # noq
               "    except Exception: out[name] = ''\n"
               "out['python'] = sys.version.split()[0]\n"
               "print('PROBE' + json.dumps(out))\n")
-    result = run_bounded([str(python), "-I", "-c", script], cwd=tmp, env=clean_env(), timeout_s=PROBE_TIMEOUT_S,
-                         log_path=tmp / "probe.log", should_stop=should_stop)
+    result = sandbox.run([str(sandbox.python), "-I", "-c", script], cwd=sandbox.tmp_dir, timeout_s=PROBE_TIMEOUT_S,
+                         log_name="probe.log")
     for line in result.output.splitlines():
         if line.startswith("PROBE"):
             return json.loads(line[5:])
-    raise EnvironmentError_(f"the interpreter {python} does not run: {result.last_line() or 'no output'}")
+    raise EnvironmentError_(f"the interpreter {sandbox.python} does not run: {result.last_line() or 'no output'}")
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Gather: coverage data and test outcomes, either from fresh data already in the repo or by running the
-repo's tests under coverage in its own environment (a bounded subprocess; every file it writes goes to
-the check's temp dir, none into the repo)."""
+repo's tests under coverage in the sandbox (auditor.sandbox: the repo's interpreter, an allow-listed
+environment, a scratch database when a server is known; every file it writes goes to the check's temp
+dir, none into the repo)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.proc import ProcResult
+from auditor.redact import redact
+from auditor.sandbox import Sandbox, import_root
+
 from checks.coverage import environment
 from checks.coverage.config import CoverageConfig
 from checks.coverage.data import CoverageData, DataError, parse_json_report, parse_xml_report
 from checks.coverage.environment import RunCommand
 from checks.coverage.junit import ResultsError, SuiteOutcome, parse_junit, parse_unittest_output
-from checks.coverage.proc import ProcResult, clean_env, run_bounded
 
 EXISTING_DATA = ("coverage.json", "coverage.xml", ".coverage")
 EXISTING_RESULTS = ("junit.xml", "report.xml", "test-results.xml", "pytest.xml", "junit/junit.xml")
@@ -44,6 +48,8 @@ class Gathered:
     timed_out: bool = False
     timeout_s: float = 0.0
     stale: list[str] = field(default_factory=list)          # existing data files ignored as stale
+    sandbox: dict = field(default_factory=dict)             # what the sandbox did (for the report)
+    sandbox_sentence: str = ""
 
 
 def fresh_existing(repo: Path) -> tuple[list[Path], list[str]]:
@@ -56,13 +62,13 @@ def fresh_existing(repo: Path) -> tuple[list[Path], list[str]]:
     return fresh, [p.name for p in present if p not in fresh]
 
 
-def from_existing(path: Path, repo: Path, tmp: Path, should_stop: Callable[[], bool]) -> Gathered:
+def from_existing(path: Path, repo: Path, sandbox: Sandbox) -> Gathered:
     if path.name == "coverage.json":
         data = parse_json_report(path, repo, origin=path.name)
     elif path.name == "coverage.xml":
         data = parse_xml_report(path, repo)
     else:
-        data = _report_data_file(Path(sys.executable), ["-I"], path, repo, tmp, should_stop, origin=path.name)
+        data = _report_data_file(sandbox, Path(sys.executable), ["-I"], path, repo, origin=path.name)
     got = Gathered(data=data, origin=f"fresh {path.name} found in the repo (newer than every source file)")
     for name in EXISTING_RESULTS:
         results = repo / name
@@ -76,14 +82,15 @@ def from_existing(path: Path, repo: Path, tmp: Path, should_stop: Callable[[], b
     return got
 
 
-def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, timeout_s: float,
-              should_stop: Callable[[], bool], progress: Callable[[str], None]) -> Gathered:
-    python, why = environment.find_python(repo, settings.get("python"))
+def run_tests(repo: Path, config: CoverageConfig, sandbox: Sandbox, timeout_s: float,
+              progress: Callable[[str], None]) -> Gathered:
+    python, why = sandbox.python, sandbox.python_source
+    tmp = sandbox.tmp_dir
     command = environment.resolve_command(repo, config.command)
     got = Gathered(origin="tests run under coverage by the audit", python=str(python), python_source=why,
                    command=command.text, timeout_s=timeout_s)
     progress(f"probing {python}")
-    installed = environment.probe(python, tmp, should_stop)
+    installed = environment.probe(sandbox)
     if installed.get("coverage") is None:
         raise GatherError(f"coverage.py is not installed in the repo's environment ({python}, {why}): "
                           "install it there (pip install coverage) or pass --python")
@@ -115,9 +122,7 @@ def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, tim
     if cwd != repo and command.is_pytest and not command.args:
         argv.append(str(repo))  # run from the import root, collect only the repo's tests
     progress(f"running {command.text} under coverage (timeout {timeout_s:.0f} s)")
-    env = clean_env(config.env)
-    got.run = run_bounded(argv, cwd=cwd, env=env, timeout_s=timeout_s, log_path=tmp / "tests.log",
-                          should_stop=should_stop)
+    got.run = sandbox.run(argv, cwd=cwd, timeout_s=timeout_s, log_name="tests.log")
     if got.run.stopped:
         raise GatherError("stopped before the test run finished")
     if got.run.timed_out:
@@ -138,27 +143,15 @@ def run_tests(repo: Path, config: CoverageConfig, settings: dict, tmp: Path, tim
                          "pytest, or unittest's \"Ran N tests\"): test outcomes unknown")
     if not data_file.exists() and list(tmp.glob(f"{data_file.name}.*")):
         # The repo's config says parallel = true: one data file per process, combined here.
-        run_bounded([str(python), "-m", "coverage", "combine", f"--data-file={data_file}", "-q", str(tmp)],
-                    cwd=cwd, env=clean_env(), timeout_s=REPORT_TIMEOUT_S, log_path=tmp / "combine.log",
-                    should_stop=should_stop)
+        sandbox.run([str(python), "-m", "coverage", "combine", f"--data-file={data_file}", "-q", str(tmp)],
+                    cwd=cwd, timeout_s=REPORT_TIMEOUT_S, log_name="combine.log")
     if not data_file.exists():
         if got.no_tests:
             return got
         raise GatherError(f"the test run wrote no coverage data (exit {got.run.returncode}): {_problem_line(got.run)}")
     progress("writing the coverage report")
-    got.data = _report_data_file(python, [], data_file, repo, tmp, should_stop, origin="coverage run", cwd=cwd)
+    got.data = _report_data_file(sandbox, python, [], data_file, repo, origin="coverage run", cwd=cwd)
     return got
-
-
-def import_root(repo: Path) -> Path:
-    """Where the tests must run from: the repo itself, or, when the repo is a package directory (it has an
-    __init__.py, like the demo's sample_service), the first parent that is not a package: running inside a
-    package puts its modules first on sys.path, where a module named like the stdlib's (logging.py)
-    would shadow it."""
-    current = repo
-    while (current / "__init__.py").is_file() and current.parent != current:
-        current = current.parent
-    return current
 
 
 def _concurrency(libraries: list[str], repo_setting: list[str], installed: dict) -> list[str]:
@@ -193,9 +186,7 @@ def _outcome(command: RunCommand, run: ProcResult, junit: Path) -> SuiteOutcome 
 def _problem_line(run: ProcResult) -> str:
     """The most telling line of a failed run: an error line if there is one, else the last line (with
     credentials masked)."""
-    from checks.coverage.judge import mask
-
-    return mask(_telling_line(run))
+    return redact(_telling_line(run))
 
 
 def _telling_line(run: ProcResult) -> str:
@@ -207,14 +198,13 @@ def _telling_line(run: ProcResult) -> str:
     return (lines[-1] if lines else "no output")[:300]
 
 
-def _report_data_file(python: Path, flags: list[str], data_file: Path, repo: Path, tmp: Path,
-                      should_stop: Callable[[], bool], *, origin: str, cwd: Path | None = None) -> CoverageData:
+def _report_data_file(sandbox: Sandbox, python: Path, flags: list[str], data_file: Path, repo: Path, *,
+                      origin: str, cwd: Path | None = None) -> CoverageData:
     """coverage.py's own JSON report of a data file (run in the repo dir, so its [report] config and
     relative paths apply); coverage.py computes the total, the audit only reads it."""
-    out = tmp / f"report-{os.getpid()}-{data_file.name.strip('.')}.json"
-    result = run_bounded([str(python), *flags, "-m", "coverage", "json", f"--data-file={data_file}", "-o", str(out),
-                          "--ignore-errors", "-q"], cwd=cwd or repo, env=clean_env(), timeout_s=REPORT_TIMEOUT_S,
-                         log_path=tmp / "report.log", should_stop=should_stop)
+    out = sandbox.tmp_dir / f"report-{os.getpid()}-{data_file.name.strip('.')}.json"
+    result = sandbox.run([str(python), *flags, "-m", "coverage", "json", f"--data-file={data_file}", "-o", str(out),
+                          "--ignore-errors", "-q"], cwd=cwd or repo, timeout_s=REPORT_TIMEOUT_S, log_name="report.log")
     if not out.is_file():
         line = result.last_line() or f"exit {result.returncode}"
         if "No data to report" in result.output:

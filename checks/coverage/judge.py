@@ -3,12 +3,12 @@ findings and the metrics of the report's section 3."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from auditor.model import Finding
+from auditor.redact import redact
 from checks.coverage.config import CoverageConfig
 from checks.coverage.data import CoverageData, line_ranges
 from checks.coverage.junit import SuiteOutcome
@@ -67,18 +67,6 @@ def failing_test_file(name: str, repo: Path) -> str | None:
     return None
 
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<secret>[^@/\s]+)@", re.I)
-_SECRET_ASSIGNMENT = re.compile(r"(?P<key>\b(?:password|passwd|secret|token|api_key|apikey)\b\s*[=:]\s*)(?P<value>['\"]?[^\s'\",]+)",
-                                re.I)
-
-
-def mask(text: str) -> str:
-    """Test output can carry credentials (a database URL in an assertion message): mask the common forms
-    before they reach the report."""
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
-    return _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group('key')}***", text)
-
-
 def judge(*, data: CoverageData | None, tests: SuiteOutcome | None, config: CoverageConfig, repo: Path,
           diff: DiffCoverage | None, no_tests: bool, timed_out: bool, timeout_s: float,
           concurrency_note: str | None, run_tail: str, results_unknown: bool) -> list[Finding]:
@@ -103,7 +91,7 @@ def judge(*, data: CoverageData | None, tests: SuiteOutcome | None, config: Cove
             if file:
                 location = {"file": file, "test": name}
             findings.append(make_finding("COV002", f"Test {name} failed.", location,
-                                         evidence=mask(tests.failure_messages.get(name, ""))))
+                                         evidence=redact(tests.failure_messages.get(name, ""))))
         unnamed = tests.failed - min(len(tests.failed_names), MAX_TEST_FINDINGS)
         if unnamed > 0:
             findings.append(make_finding("COV002", f"{unnamed} more failing test(s) "
@@ -133,4 +121,4 @@ def file_table(data: CoverageData) -> list[dict[str, Any]]:
 
 def _tail(text: str, lines: int = 12) -> str:
     kept = [line for line in text.splitlines() if line.strip()][-lines:]
-    return mask("\n".join(line[:200] for line in kept))
+    return redact("\n".join(line[:200] for line in kept))

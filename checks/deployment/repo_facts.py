@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.model import Finding, Severity
+from auditor.repofiles import env_keys
 from checks.deployment.repo_files import RepoFiles, matches_any, read_text, up_to_git_root
 from checks.deployment.rules import make_finding
 from checks.deployment.secrets import is_secret_name
-from checks.security.secrets_scan import env_keys
 
 MAX_PY_FILES = 2000
 MAX_PY_BYTES = 300_000

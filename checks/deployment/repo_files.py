@@ -21,14 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.files import open_regular
-from checks.security.repo_files import VENDORED_DIRS
-# One definition of an env file for both checks (DPL020 and SEC012 judge the same files): .env,
-# .env.<x> (also .env.production.local), <x>.env; not the templates people commit on purpose
-# (.env.example, .sample, .template, .dist, .defaults, .tmpl, .tpl).
-from checks.security.secrets_scan import is_env_file
+# One definition of an env file for every check (DPL020 and SEC012 judge the same files): the core's.
+from auditor.repofiles import VENDORED_DIRS, is_env_file
 
-# Directories that never hold deployment config of the service itself, and can be huge: the security
-# check's vendored trees, plus build output and editor state.
+# Directories that never hold deployment config of the service itself, and can be huge: the vendored
+# trees, plus build output and editor state.
 # (".env" here is a virtualenv directory; a .env *file* is still seen.)
 PRUNE = VENDORED_DIRS | frozenset({"env", ".env", "dist", "build", ".idea", ".vscode", "htmlcov", "audit-report",
                                    # Test fixtures may hold deliberately bad Dockerfiles and manifests: not

@@ -1,19 +1,20 @@
 """The migrations check: read the migrations with ``ast`` (alembic_repo.py, django_repo.py), build the
-graph (graph.py), judge the operations (judge.py, pure), and run them on a scratch SQLite database in the
-repo's own interpreter (scratch.py) for model drift and reversibility."""
+graph (graph.py), judge the operations (judge.py, pure), and run them in the core's sandbox on a scratch
+database (scratch.py: the server's when one is known, else SQLite) for model drift and reversibility."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any, ClassVar
 
 from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
 from auditor.model import Finding, Outcome, Section
+from auditor.redact import redact
+from auditor.sandbox import Sandbox, SandboxError
 
-from checks.coverage.environment import EnvironmentError_, find_python
-from checks.coverage.gitdiff import GitError, git, merge_base
-from checks.coverage.judge import mask
+from auditor.git import GitError, git, merge_base
 from checks.migrations import alembic_repo, django_repo, scratch
 from checks.migrations.config import MigrationsConfig
 from checks.migrations.graph import Graph, build
@@ -23,6 +24,7 @@ from checks.migrations.rules import make_finding
 
 _PG_HINT = re.compile(r"postgres|psycopg|asyncpg|dialects\.postgresql", re.I)
 MAX_OPS_TEXT = 200
+_ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL"}
 
 
 class MigrationsCheck:
@@ -51,13 +53,20 @@ class MigrationsCheck:
         scratch_rows: list[dict[str, Any]] = []
         heads: list[str] = []
         postgresql = _is_postgresql(config, ctx, repo, histories)
-        for history in histories:
-            graph = build(history.migrations)
-            findings += judge_history(history, graph, postgresql=postgresql)
-            history_rows += _history_rows(history, graph)
-            heads += [h for branch in graph.heads.values() for h in branch]
-            if config.scratch and not ctx.should_stop():
-                findings += self._scratch(ctx, config, repo, history, graph, scratch_rows)
+        try:
+            with ctx.sandbox(config) if config.scratch else contextlib.nullcontext() as sandbox:
+                for history in histories:
+                    graph = build(history.migrations)
+                    findings += judge_history(history, graph, postgresql=postgresql)
+                    history_rows += _history_rows(history, graph)
+                    heads += [h for branch in graph.heads.values() for h in branch]
+                    if sandbox is not None and not ctx.should_stop():
+                        findings += self._scratch(ctx, config, sandbox, repo, history, graph, scratch_rows)
+                if sandbox is not None and scratch_rows:
+                    metrics["sandbox"] = sandbox.describe()
+                    metrics["method"] += " Sandbox: " + sandbox.sentence()
+        except SandboxError as exc:
+            raise CheckError(str(exc)) from None
         metrics.update(migrations=len(history_rows), heads=heads, postgresql=postgresql, history=history_rows)
         if scratch_rows:
             metrics["scratch"] = scratch_rows
@@ -71,33 +80,27 @@ class MigrationsCheck:
         return Outcome(summary=_summary(histories, heads, findings, scratch_rows, metrics), metrics=metrics,
                        findings=findings)
 
-    def _scratch(self, ctx: AuditContext, config: MigrationsConfig, repo: Path, history: History, graph: Graph,
-                 rows: list[dict[str, Any]]) -> list[Finding]:
+    def _scratch(self, ctx: AuditContext, config: MigrationsConfig, sandbox: Sandbox, repo: Path, history: History,
+                 graph: Graph, rows: list[dict[str, Any]]) -> list[Finding]:
         if history.problems or graph.duplicates or graph.missing_parents or graph.cycle or not history.migrations:
             rows.append({"framework": history.framework, "location": history.location,
                          "result": "not run: the migration chain is broken or empty"})
             return []
-        try:
-            python, _why = find_python(repo, ctx.settings.get("python"))
-        except EnvironmentError_ as exc:
-            raise CheckError(str(exc)) from None
         timeout = max(1.0, min(config.timeout, ctx.remaining() - 5))
         location = {"file": history.ini or history.location}
         if history.framework == "alembic":
-            ctx.progress(f"applying {history.location} to a scratch SQLite database")
-            result = scratch.run_alembic(python, repo, history.ini, history.script_location or "", ctx.tmp_dir,
-                                         roundtrip=config.roundtrip, timeout_s=timeout, extra_env=config.env,
-                                         should_stop=ctx.should_stop)
+            ctx.progress(f"applying {history.location} to a scratch database")
+            result = scratch.run_alembic(sandbox, history.ini, history.script_location or "",
+                                         roundtrip=config.roundtrip, timeout_s=timeout)
             return _judge_alembic_scratch(result, history, location, rows)
         manage = next((p for p in (repo / "manage.py", *repo.glob("*/manage.py")) if p.is_file()), None)
         if manage is None:
             rows.append({"framework": "django", "location": history.location, "result": "not run: no manage.py"})
             return []
         ctx.progress("makemigrations --check --dry-run")
-        drift, output = scratch.run_django_check(python, manage, repo, ctx.tmp_dir, timeout_s=timeout,
-                                                 extra_env=config.env, should_stop=ctx.should_stop)
+        drift, output = scratch.run_django_check(sandbox, manage, timeout_s=timeout)
         if drift is None:
-            output = mask(output)
+            output = redact(output)
             rows.append({"framework": "django", "location": history.location, "result": output})
             return [make_finding("MIG008", f"Model drift could not be checked: {output}", location,
                                  title="makemigrations --check could not run")]
@@ -115,10 +118,11 @@ def _judge_alembic_scratch(result: scratch.ScratchResult, history: History, loca
     row: dict[str, Any] = {"framework": "alembic", "location": history.location}
     if result.error or result.failed("upgrade"):
         failed = result.failed("upgrade")
-        why = mask(result.error or (failed or {}).get("error", ""))
+        why = redact(result.error or (failed or {}).get("error", ""))
         row["result"] = f"upgrade failed: {why}"[:300]
         rows.append(row)
-        return [make_finding("MIG008", f"`alembic upgrade heads` on a scratch SQLite database failed: {why}"[:500],
+        return [make_finding("MIG008", f"`alembic upgrade heads` on a scratch {_ENGINE_NAMES[result.engine]} database "
+                             f"failed: {why}"[:500],
                              location, evidence=_tail((failed or {}).get("trace", "")))]
     parts = ["upgrade ok"]
     if result.drift:
@@ -129,13 +133,13 @@ def _judge_alembic_scratch(result: scratch.ScratchResult, history: History, loca
     elif result.drift == []:
         parts.append("models match")
     elif result.drift_error:
-        parts.append(f"models not compared: {mask(result.drift_error)}"[:200])
+        parts.append(f"models not compared: {redact(result.drift_error)}"[:200])
     for step in ("downgrade", "upgrade again"):
         failed = result.failed(step)
         if failed:
             parts.append(f"{step} failed")
             findings.append(make_finding("MIG007", f"`alembic {'downgrade base' if step == 'downgrade' else 'upgrade heads'}`"
-                                         f" after upgrading failed on the scratch database: {mask(failed['error'])}"[:500],
+                                         f" after upgrading failed on the scratch database: {redact(failed['error'])}"[:500],
                                          location, evidence=_tail(failed.get("trace", "")), key=step))
             break
         if result.ok(step):
@@ -203,9 +207,11 @@ def _changes(repo: Path, ref: str, histories: list[History]) -> list[dict[str, A
 def _method(config: MigrationsConfig) -> str:
     text = "Migration files read with Python's ast (never imported)"
     if config.scratch:
-        text += ("; then applied in the repo's interpreter to a scratch SQLite database in a temp dir (every "
-                 "engine forced onto it): upgrade, autogenerate compare with the models"
-                 + (", downgrade to base, upgrade again" if config.roundtrip else "") + "")
+        text += ("; then run in the repo's interpreter on a scratch database (on the server of --db-url or "
+                 "scratch_db_url when one is given, else a SQLite file in a temp dir; every engine forced onto it): "
+                 "Alembic upgrade, autogenerate compare with the models"
+                 + (", downgrade to base, upgrade again" if config.roundtrip else "")
+                 + "; Django makemigrations --check --dry-run")
     return text + "."
 
 
@@ -226,4 +232,4 @@ def _summary(histories: list[History], heads: list[str], findings: list[Finding]
 
 def _tail(text: str, lines: int = 12) -> str:
     kept = [line for line in text.splitlines() if line.strip()][-lines:]
-    return mask("\n".join(line[:200] for line in kept))
+    return redact("\n".join(line[:200] for line in kept))

@@ -7,9 +7,10 @@ from typing import Literal
 import pydantic
 
 from auditor.interface import CheckConfig
+from auditor.sandbox import SandboxOptions
 
 
-class MigrationsConfig(CheckConfig):
+class MigrationsConfig(CheckConfig, SandboxOptions):
     # Run the repo's migrations on a scratch SQLite database (in the audit's temp dir) to compare them
     # with the models (drift) and to test the downgrades. This runs the repo's migration code in a
     # subprocess of the repo's own interpreter.
@@ -21,5 +22,3 @@ class MigrationsConfig(CheckConfig):
     # The database the migrations target, for dialect rules (CONCURRENTLY): auto = from alembic.ini's URL,
     # --db-url, the migrations' imports and the repo's requirements.
     dialect: Literal["auto", "postgresql", "other"] = "auto"
-    # Environment variables for the scratch run (e.g. settings the repo's env.py insists on).
-    env: dict[str, str] = {}

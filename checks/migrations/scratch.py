@@ -1,19 +1,21 @@
-"""Run the repo's migrations where they cannot hurt: a scratch SQLite database in the check's temp dir,
-in a bounded subprocess of the repo's own interpreter (Alembic: upgrade, autogenerate compare, downgrade,
-upgrade; Django: makemigrations --check --dry-run)."""
+"""Run the repo's migrations where they cannot hurt, in the core's sandbox (the repo's interpreter, an
+allow-listed environment): on the scratch database the sandbox creates when a server is known
+(PostgreSQL, MariaDB/MySQL), else on a scratch SQLite file in the check's temp dir. Alembic: upgrade,
+autogenerate compare, downgrade, upgrade; Django: makemigrations --check --dry-run."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.coverage.gather import import_root
-from checks.coverage.proc import clean_env, run_bounded
+from auditor.sandbox import Sandbox, import_root
 
 SCRIPT = Path(__file__).with_name("scratch_alembic_script.py")
+# Names env.py files and settings modules read the URL from, set to the SQLite scratch file when there
+# is no server (with one, the sandbox exports the scratch database under these and more).
+SQLITE_URL_NAMES = ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_DATABASE_URL", "DB_URL")
 
 
 @dataclass
@@ -22,6 +24,7 @@ class ScratchResult:
     drift: list[str] | None = None                     # None: not compared
     drift_error: str | None = None
     error: str | None = None                           # the run itself failed (timeout, no alembic, crash)
+    engine: str = "sqlite"                             # where it ran: sqlite | postgresql | mysql
 
     def failed(self, name: str) -> dict | None:
         return next((s for s in self.steps if s["step"] == name and not s["ok"]), None)
@@ -30,35 +33,37 @@ class ScratchResult:
         return any(s["step"] == name and s["ok"] for s in self.steps)
 
 
-def _env(repo: Path, extra: dict[str, str], url: str) -> dict[str, str]:
-    env = clean_env(extra)
-    # The import root (the repo, or above it when the repo is a package dir): never inside a package,
-    # where its modules would shadow the stdlib (a logging.py).
-    env["PYTHONPATH"] = str(import_root(repo))
-    # env.py files often read the URL from the environment: point every usual name at the scratch database.
-    for name in ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_DATABASE_URL", "DB_URL"):
-        env[name] = url
-    return env
+def scratch_target(sandbox: Sandbox, work: Path, file_name: str) -> tuple[str, str, dict[str, str]]:
+    """(URL the migrations run on, engine, extra environment): the sandbox's scratch database when it has
+    a server, else a fresh SQLite file in ``work``."""
+    database = sandbox.scratch_database()
+    extra = {"PYTHONPATH": str(import_root(sandbox.repo))}
+    if database is not None:
+        return database.server.address.url(database.server.base_scheme, database.name), database.server.engine, extra
+    path = work / file_name
+    path.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    return url, "sqlite", {**extra, **{name: url for name in SQLITE_URL_NAMES}}
 
 
-def run_alembic(python: Path, repo: Path, ini: str | None, script_location: str, tmp: Path, *, roundtrip: bool,
-                timeout_s: float, extra_env: dict[str, str], should_stop: Callable[[], bool]) -> ScratchResult:
-    work = tmp / "scratch"
+def run_alembic(sandbox: Sandbox, ini: str | None, script_location: str, *, roundtrip: bool,
+                timeout_s: float) -> ScratchResult:
+    repo = sandbox.repo
+    work = sandbox.tmp_dir / "scratch"
     work.mkdir(parents=True, exist_ok=True)
     # Run a copy from the temp dir: run from its package, the script's directory would come first on
     # sys.path and the auditor's module names (config, model...) could shadow the repo's.
     script = work / "audit_alembic_scratch.py"
     shutil.copyfile(SCRIPT, script)
-    database = work / "scratch.sqlite"
-    database.unlink(missing_ok=True)
+    url, engine, extra = scratch_target(sandbox, work, "scratch.sqlite")
     result_file = work / "result.json"
     result_file.unlink(missing_ok=True)
     ini_path = str((repo / ini).resolve()) if ini else ""
     cwd = Path(ini_path).parent if ini_path else repo
-    run = run_bounded([str(python), str(script), str(database), ini_path, script_location, str(result_file),
-                       "1" if roundtrip else "0"], cwd=cwd, env=_env(repo, extra_env, f"sqlite:///{database}"),
-                      timeout_s=timeout_s, log_path=work / "scratch.log", should_stop=should_stop)
-    result = ScratchResult()
+    run = sandbox.run([str(sandbox.python), str(script), ini_path, script_location, str(result_file),
+                       "1" if roundtrip else "0"], cwd=cwd, timeout_s=timeout_s, log_name="scratch/scratch.log",
+                      extra_env={**extra, "BACKEND_AUDITOR_SCRATCH_URL": url})
+    result = ScratchResult(engine=engine)
     if result_file.is_file():
         try:
             data = json.loads(result_file.read_text(encoding="utf-8"))
@@ -74,15 +79,14 @@ def run_alembic(python: Path, repo: Path, ini: str | None, script_location: str,
     return result
 
 
-def run_django_check(python: Path, manage: Path, repo: Path, tmp: Path, *, timeout_s: float,
-                     extra_env: dict[str, str], should_stop: Callable[[], bool]) -> tuple[bool | None, str]:
+def run_django_check(sandbox: Sandbox, manage: Path, *, timeout_s: float) -> tuple[bool | None, str]:
     """(drift?, output): makemigrations --check --dry-run exits 1 when models have changes without a
     migration; it writes nothing. None when it could not run."""
-    database = tmp / "scratch" / "django.sqlite"
-    database.parent.mkdir(parents=True, exist_ok=True)
-    run = run_bounded([str(python), str(manage), "makemigrations", "--check", "--dry-run", "--no-input"],
-                      cwd=manage.parent, env=_env(repo, extra_env, f"sqlite:///{database}"), timeout_s=timeout_s,
-                      log_path=tmp / "scratch" / "makemigrations.log", should_stop=should_stop)
+    work = sandbox.tmp_dir / "scratch"
+    work.mkdir(parents=True, exist_ok=True)
+    _url, _engine, extra = scratch_target(sandbox, work, "django.sqlite")
+    run = sandbox.run([str(sandbox.python), str(manage), "makemigrations", "--check", "--dry-run", "--no-input"],
+                      cwd=manage.parent, timeout_s=timeout_s, log_name="scratch/makemigrations.log", extra_env=extra)
     if run.returncode == 0:
         return False, run.output
     if run.returncode == 1 and "Migrations for" in run.output:

@@ -1,19 +1,22 @@
 """Run by the migrations check IN THE AUDITED REPO'S INTERPRETER (a subprocess), never imported by the
-auditor: apply the Alembic migrations to a scratch SQLite database, compare the models with it
-(autogenerate), then downgrade to base and upgrade again. Every engine the repo's env.py creates is
-forced onto the scratch database, so no other database can be touched. Writes a JSON result file.
+auditor: apply the Alembic migrations to the scratch database (a SQLite file, or a database the
+sandbox created on a PostgreSQL or MariaDB server), compare the models with it (autogenerate), then
+downgrade to base and upgrade again. Every engine the repo's env.py creates is forced onto the scratch
+database, so no other database can be touched. Writes a JSON result file.
 
-argv: scratch_db ini_or_empty script_location result_json roundtrip(0/1)
+argv: ini_or_empty script_location result_json roundtrip(0/1); the scratch database's URL in the
+environment variable BACKEND_AUDITOR_SCRATCH_URL (not on the command line, where `ps` shows it).
 """
 
 import json
+import os
 import sys
 import traceback
 
 
 def main() -> None:
-    scratch, ini, location, result_path, roundtrip = sys.argv[1:6]
-    url = "sqlite:///" + scratch
+    ini, location, result_path, roundtrip = sys.argv[1:5]
+    url = os.environ["BACKEND_AUDITOR_SCRATCH_URL"]
     out = {"steps": [], "drift": None, "drift_error": None}
 
     def save() -> None:
@@ -26,15 +29,15 @@ def main() -> None:
 
     original = create_module.create_engine
 
-    def forced_engine(*_args, **kwargs):
-        # Driver-specific options (pool sizes, connect_args for PostgreSQL) do not apply to SQLite.
+    def forced_engine(*args, **kwargs):
+        # Driver-specific options (pool sizes, connect_args for another server) may not apply here.
         kept = {k: v for k, v in kwargs.items() if k in ("poolclass", "future")}
-        return original(url, **kept)
+        return original(scratch_url(url, args[0] if args else kwargs.get("url"), asynchronous=False), **kept)
 
     create_module.create_engine = forced_engine
     sqlalchemy.create_engine = forced_engine
     sqlalchemy.engine.create_engine = forced_engine
-    force_async_engines(scratch)
+    force_async_engines(url)
 
     from alembic import command
     from alembic.config import Config
@@ -66,9 +69,45 @@ def main() -> None:
         step("upgrade again", lambda: command.upgrade(cfg, "heads"))
 
 
-def force_async_engines(scratch):
-    """The same for asyncio env.py files: their engines go to the scratch file through aiosqlite (when
-    aiosqlite is missing the upgrade fails, which is reported, and still touches no other database)."""
+# Drivers to try, in order, when the repo's own URL names another backend (or none): the first one
+# installed in this interpreter is used.
+DRIVERS = {("postgresql", False): (("psycopg", "psycopg"), ("psycopg2", "psycopg2"), ("pg8000", "pg8000")),
+           ("postgresql", True): (("asyncpg", "asyncpg"), ("psycopg", "psycopg")),
+           ("mysql", False): (("pymysql", "pymysql"), ("MySQLdb", "mysqldb"), ("mysql.connector", "mysqlconnector")),
+           ("mysql", True): (("aiomysql", "aiomysql"), ("asyncmy", "asyncmy")),
+           ("sqlite", False): (("sqlite3", "pysqlite"),),
+           ("sqlite", True): (("aiosqlite", "aiosqlite"),)}
+
+
+def scratch_url(url, wanted, asynchronous):
+    """The scratch URL with the driver the repo asked for when it is for the same backend (an env.py
+    that builds a postgresql+asyncpg engine gets asyncpg on the scratch server), else the first
+    installed driver of the backend."""
+    import importlib.util
+
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    backend = target.get_backend_name()
+    try:
+        asked = make_url(wanted) if wanted is not None else None
+    except Exception:  # noqa: BLE001 — an unparsable URL of the repo's: choose the driver here
+        asked = None
+    if asked is not None and asked.get_backend_name() == backend and "+" in asked.drivername:
+        return target.set(drivername=asked.drivername)
+    for module, driver in DRIVERS.get((backend, asynchronous), ()):
+        try:
+            if importlib.util.find_spec(module) is not None:
+                return target.set(drivername=f"{backend}+{driver}")
+        except (ImportError, ValueError):
+            continue
+    return target
+
+
+def force_async_engines(url):
+    """The same for asyncio env.py files: their engines go to the scratch database through an async
+    driver (when none is installed the upgrade fails, which is reported, and still touches no other
+    database)."""
     try:
         import sqlalchemy.ext.asyncio as asyncio_module
         import sqlalchemy.ext.asyncio.engine as async_engine_module
@@ -76,9 +115,9 @@ def force_async_engines(scratch):
         return
     original = async_engine_module.create_async_engine
 
-    def forced_async_engine(*_args, **kwargs):
+    def forced_async_engine(*args, **kwargs):
         kept = {k: v for k, v in kwargs.items() if k in ("poolclass", "future")}
-        return original("sqlite+aiosqlite:///" + scratch, **kept)
+        return original(scratch_url(url, args[0] if args else kwargs.get("url"), asynchronous=True), **kept)
 
     async_engine_module.create_async_engine = forced_async_engine
     asyncio_module.create_async_engine = forced_async_engine

@@ -29,7 +29,7 @@ from typing import Any
 
 from auditor.model import Finding, Severity
 
-from checks.coverage.proc import run_bounded
+from auditor.proc import run_bounded
 from checks.security.rules import make_finding
 from checks.security.secrets_scan import MASK
 

@@ -16,9 +16,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-# Trees that are never the project's own code.
-VENDORED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "node_modules", "__pycache__",
-                           "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", ".hypothesis"})
+from auditor.repofiles import VENDORED_DIRS
+
 GIT_TIMEOUT_S = 30
 MAX_FILES = 200_000  # a bound on the listing itself
 

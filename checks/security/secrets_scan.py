@@ -14,21 +14,20 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from auditor.model import Finding, Severity
+from auditor.repofiles import env_keys, is_env_file
 
 from checks.security.repo_files import RepoFile, is_test_file
 from checks.security.rules import make_finding
 
 MASK = "********"
 LINE_LIMIT = 200
-ENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl", ".tpl")
 KEYSTORE_SUFFIXES = (".p12", ".pfx", ".jks", ".keystore")
 # Keys of a .env file whose non-empty value is a credential.
 SENSITIVE_KEY = re.compile(r"SECRET|TOKEN|PASSW|PWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH|ACCESS_KEY|DSN|DATABASE_URL|"
                            r"_URI$|_URL$", re.IGNORECASE)
-ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$")
 # detect-secrets types → rule; anything not listed is a provider token (SEC013).
 _TYPE_RULES = {"Private Key": "SEC011", "Secret Keyword": "SEC010", "Basic Auth Credentials": "SEC010",
                "JSON Web Token": "SEC010", "Base64 High Entropy String": "SEC014",
@@ -73,13 +72,6 @@ class SecretScan:
         return [h.value for h in self.hits
                 if len(h.value) >= MIN_GLOBAL_MASK and (not h.value.replace("-", "").replace("_", "").isalpha()
                                                         or len(h.value) >= 16)]
-
-
-def is_env_file(rel: str) -> bool:
-    name = PurePosixPath(rel).name.lower()
-    if not (name == ".env" or name.startswith(".env.") or name.endswith(".env")):
-        return False
-    return not name.endswith(ENV_TEMPLATES)
 
 
 def scan(files: Iterable[RepoFile], *, work_dir: Path, should_stop: Callable[[], bool],
@@ -176,16 +168,6 @@ def _one_per_line(hits: list[Hit]) -> list[Hit]:
     specific = {(h.rel, h.line) for h in hits if _TYPE_RULES.get(h.type) != "SEC014"}
     kept = [h for h in hits if _TYPE_RULES.get(h.type) != "SEC014" or (h.rel, h.line) not in specific]
     return sorted(kept, key=lambda h: (h.rel, h.line, h.type))
-
-
-def env_keys(text: str) -> list[tuple[str, bool]]:
-    keys = []
-    for line in text.splitlines():
-        match = ENV_LINE.match(line)
-        if match and not line.lstrip().startswith("#"):
-            value = match.group(2).split(" #")[0].strip().strip("'\"")
-            keys.append((match.group(1), bool(value)))
-    return keys
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:

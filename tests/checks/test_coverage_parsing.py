@@ -6,7 +6,7 @@ import pytest
 
 from checks.coverage.data import line_ranges
 from checks.coverage.environment import EnvironmentError_, repo_coverage_config, resolve_command
-from checks.coverage.gitdiff import parse_unified_diff
+from auditor.git import parse_unified_diff
 from checks.coverage.junit import parse_junit, parse_unittest_output
 
 JUNIT = """<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="5">
@@ -106,9 +106,9 @@ def test_repo_coverage_config_sources(tmp_path):
 
 
 def test_credentials_in_test_output_are_masked():
-    from checks.coverage.judge import mask
+    from auditor.redact import redact
 
-    text = mask("OperationalError: postgresql://app:s3cr3t@127.0.0.1/db; password=hunter2 api_key: 'abc123'")
+    text = redact("OperationalError: postgresql://app:s3cr3t@127.0.0.1/db; password=hunter2 api_key: 'abc123'")
     assert "s3cr3t" not in text and "hunter2" not in text and "abc123" not in text
     assert "postgresql://app:***@127.0.0.1/db" in text
 

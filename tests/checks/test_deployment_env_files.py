@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+from auditor import repofiles
 from auditor.model import Severity
 from checks.deployment import repo_files
 from checks.security import secrets_scan
 from tests.checks.deployment_helpers import by_rule, copy_repo, git_commit_all, items, run_check
 
 
-def test_the_deployment_check_uses_the_security_checks_env_file_rule():
-    assert repo_files.is_env_file is secrets_scan.is_env_file
+def test_the_deployment_and_security_checks_share_the_cores_env_file_rule():
+    assert repo_files.is_env_file is secrets_scan.is_env_file is repofiles.is_env_file
 
 
 @pytest.mark.parametrize(("name", "expected"), [

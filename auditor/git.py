@@ -1,6 +1,6 @@
-"""Lines changed since a git ref, like diff-cover: the merge base of the ref and HEAD against the working
-tree (committed, staged and unstaged changes), plus untracked files; paths relative to the repo dir
-(which may be a subdirectory of the git work tree)."""
+"""git, asked read-only: the merge base of a ref, and the lines changed since it, like diff-cover (the
+merge base of the ref and HEAD against the working tree: committed, staged and unstaged changes, plus
+untracked files; paths relative to the repo dir, which may be a subdirectory of the git work tree)."""
 
 from __future__ import annotations
 

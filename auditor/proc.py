@@ -1,9 +1,9 @@
-"""Bounded subprocesses for checks that must run the audited repo's code (coverage, migrations).
+"""Bounded subprocesses: the one way the auditor runs another program to completion (the repo's code through
+auditor.sandbox, and tools such as bandit).
 
-The repo's code never runs in the auditor's process: it runs here, in its own process group, with a
-deadline, and is killed (the whole group: pytest may start workers) when the deadline passes or the
-audit is stopped. Output goes to files in the check's temp dir, so a chatty test suite cannot fill a
-pipe and hang, and only the tail is kept for messages.
+A child runs in its own process group, with a deadline, and is killed (the whole group: pytest may start
+workers) when the deadline passes or the audit is stopped. Output goes to a file in the check's temp dir,
+so a chatty test suite cannot fill a pipe and hang, and only the tail is kept for messages.
 """
 
 from __future__ import annotations
@@ -32,18 +32,6 @@ class ProcResult:
     def last_line(self) -> str:
         lines = [line.strip() for line in self.output.splitlines() if line.strip()]
         return lines[-1] if lines else ""
-
-
-def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for the repo's code: the auditor's own, minus its AUDIT_* settings (they may hold
-    a database URL with a password) and virtualenv markers that would point at the auditor's venv."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AUDIT_") and k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH",
-                                                          "COVERAGE_PROCESS_START", "COVERAGE_FILE")}
-    # No __pycache__ or .pyc files left in the audited repo.
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra or {})
-    return env
 
 
 def run_bounded(argv: Sequence[str], *, cwd: Path, env: dict[str, str], timeout_s: float, log_path: Path,

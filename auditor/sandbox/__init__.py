@@ -1,0 +1,149 @@
+"""The one place the audited repo's code runs (tests, migrations, anything that imports the repo).
+
+Running a repository's code is the most dangerous thing the auditor does: a test fixture that empties
+"its" database empties whatever the environment names. So every such run goes through a Sandbox:
+
+- the repo's own interpreter (interpreter.py), in a bounded subprocess of its own process group
+  (auditor.proc);
+- an allow-listed environment (environment.py): no inherited connection string or credential;
+- when a database server is known (--db-url or scratch_db_url), a scratch database created for the
+  run, handed over in the forms settings modules read (urlform.py, scratchdb/), and dropped afterwards,
+  also when the check crashes, times out or is interrupted (scratch.py's registry).
+
+A check gets one from ``AuditContext.sandbox()``; what it did is described for the report by
+``describe()`` and ``sentence()``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from auditor.proc import ProcResult, run_bounded
+from auditor.sandbox import environment
+from auditor.sandbox.environment import ChildEnvironment
+from auditor.sandbox.interpreter import OWN_INTERPRETER, InterpreterError, find_python, import_root
+from auditor.sandbox.scratch import ScratchDatabase, ScratchRegistry
+from auditor.sandbox.scratchdb.interface import ScratchError, server_for
+from auditor.sandbox.urlform import detect_scheme
+
+__all__ = ["OWN_INTERPRETER", "InterpreterError", "Sandbox", "SandboxError", "SandboxOptions", "ScratchRegistry",
+           "find_python", "import_root"]
+
+
+class SandboxError(Exception):
+    """The sandbox cannot be set up (no interpreter, no scratch database); one line. Nothing was run."""
+
+
+class SandboxOptions(pydantic.BaseModel):
+    """The keys every check that runs the repo's code takes in its config section."""
+
+    # Environment variables for the repo's code (e.g. settings the repo insists on). Everything else the
+    # auditor's environment holds is withheld unless inherit_env is true.
+    env: dict[str, str] = {}
+    # true: the repo's code gets the user's whole environment (minus AUDIT_*). This hands it every
+    # exported connection string and credential: a test suite that cleans "its" database then cleans
+    # whatever DATABASE_URL or POSTGRES_* name. Scratch databases still override what they name.
+    inherit_env: bool = False
+
+    @pydantic.field_validator("env")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = environment.invalid_names(value)
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a valid environment variable name")
+        return value
+
+
+class Sandbox:
+    """Runs the repo's code for one check. Use as a context manager: the scratch database, if one was
+    made, is dropped on exit."""
+
+    def __init__(self, *, repo: Path, tmp_dir: Path, python: str | Path | None, server_url: str | None,
+                 options: SandboxOptions, registry: ScratchRegistry, should_stop: Callable[[], bool],
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.repo = repo
+        self.tmp_dir = tmp_dir
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.options = options
+        self.registry = registry
+        self.should_stop = should_stop
+        self.environ = dict(os.environ if environ is None else environ)
+        self.server_url = server_url or None
+        self.scratch: ScratchDatabase | None = None
+        self._child: ChildEnvironment | None = None
+        try:
+            self.python, self.python_source = find_python(repo, python)
+        except InterpreterError as exc:
+            raise SandboxError(str(exc)) from None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.scratch is not None:
+            try:
+                self.registry.drop(self.scratch)
+            except ScratchError:
+                pass  # the registry keeps it and the runner reports it when the audit ends
+
+    # -- what the child gets ---------------------------------------------------------------------------
+    def scratch_database(self) -> ScratchDatabase | None:
+        """The scratch database, created on first use (None without a known server)."""
+        if self.scratch is None and self.server_url:
+            try:
+                server = server_for(self.server_url)
+                scheme, why = detect_scheme(self.repo, server.engine, self.environ)
+                self.scratch = self.registry.create(server, scheme, why)
+            except ScratchError as exc:
+                raise SandboxError(str(exc)) from None
+            except ImportError as exc:
+                raise SandboxError(f"scratch databases need the {exc.name} package in the auditor's "
+                                   "environment") from None
+        return self.scratch
+
+    def environment(self) -> ChildEnvironment:
+        if self._child is None:
+            scratch = self.scratch_database()
+            exports = scratch.server.exports(scratch.name, scratch.scheme) if scratch else {}
+            self._child = environment.build(environ=self.environ, configured=self.options.env, scratch=exports,
+                                            inherit=self.options.inherit_env, python=self.python,
+                                            tmp_dir=self.tmp_dir / "tmp")
+        return self._child
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The child's environment plus ``extra`` (the check's own variables, e.g. PYTHONPATH)."""
+        return {**self.environment().env, **(extra or {})}
+
+    def run(self, argv: Sequence[str], *, cwd: Path, timeout_s: float, log_name: str,
+            extra_env: Mapping[str, str] | None = None) -> ProcResult:
+        """argv (its first item usually ``self.python``) to completion, timeout or stop."""
+        return run_bounded(list(argv), cwd=cwd, env=self.env(extra_env), timeout_s=timeout_s,
+                           log_path=self.tmp_dir / log_name, should_stop=self.should_stop)
+
+    # -- for the report --------------------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"python": str(self.python), "python_source": self.python_source}
+        if self._child is not None:
+            out["environment"] = self._child.describe()
+        out["scratch_database"] = self.scratch.describe() if self.scratch else None
+        return out
+
+    def sentence(self) -> str:
+        """What the run was protected by, in one sentence for the check's method text."""
+        parts = [self._child.sentence() if self._child else "the repo's code did not run"]
+        if self.scratch is not None:
+            parts.append(f"its database was a scratch {self.scratch.server.engine} database "
+                         f"{self.scratch.name} on {self.scratch.server.where}, created for this run and dropped "
+                         "after it")
+        elif self._child is not None:
+            parts.append("no database server was given (--db-url or scratch_db_url), so no database variable "
+                         "was set")
+        return "; ".join(parts) + "."

@@ -1,0 +1,1 @@
+"""Scratch databases: one module per engine behind interface.py."""
