@@ -13,8 +13,10 @@ response that hands an anonymous caller credential material.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -202,6 +204,17 @@ class Redactor:
         if isinstance(obj, (list, tuple)):
             return [self.scrub_obj(v) for v in obj]
         return obj
+
+
+def scrub_file(path: Path, redactor: Redactor) -> None:
+    """Rewrite a text file (the service's captured output) through the redactor, line by line, replacing
+    it atomically; a file that cannot be read or written is left as it is (OSError propagates)."""
+    tmp = path.with_name(f".{path.name}.redacting")
+    with open(path, "r", encoding="utf-8", errors="surrogateescape", newline="") as src, \
+            open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="") as dst:
+        for line in src:
+            dst.write(redactor.scrub(line))
+    os.replace(tmp, path)
 
 
 # -- what a service exposes -------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from auditor.gate import check_status, exit_code, verdict
 from auditor.http import HttpClient, RequestFailed, UnsafeRequest
 from auditor.interface import AuditContext, Check, CheckConfig, CheckError, CheckSkipped, Safety, Target
 from auditor.model import CheckResult, Outcome, Report, Status, disambiguate
+from auditor.redact import scrub_file
+from auditor.sandbox import ScratchRegistry
 from auditor.service import ServiceProcess
 from auditor.ui import ConsoleUI
 
@@ -80,6 +82,9 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
     service_outcome: dict[str, Any] | None = None
     url = settings.url
     results: list[CheckResult] = []
+    scratch = ScratchRegistry()  # scratch databases the checks' sandboxes leave are dropped at the end
+    notices: list[str] = []
+    read_only = settings.read_only
     try:
         if serve:
             service = ServiceProcess(serve.command, settings.output_dir / SERVICE_LOG_NAME, env=serve.env,
@@ -89,6 +94,9 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
             url = service.url
             ui.info(f"service started on {url} in {service.started_s:.1f} s (output: {service.log_path})")
         read_only = settings.read_only or (bool(url) and not is_loopback(url) and not settings.safety.allow_writes)
+        notices = safety_notices(settings, selected, configs, url, read_only)
+        for notice in notices:
+            ui.notice(notice)
         with HttpClient(url, headers=headers, read_only=read_only, timeout_s=settings.http.timeout,
                         max_bytes=settings.http.max_bytes, max_redirects=settings.http.max_redirects) as http:
             if url:
@@ -100,7 +108,7 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
                 for cls in selected:
                     try:
                         result = _run_one(cls, configs[cls.id], settings, target, http, artifacts,
-                                          read_only, Path(tmp), ui, {r.id: r for r in results})
+                                          read_only, Path(tmp), ui, {r.id: r for r in results}, scratch)
                     except KeyboardInterrupt as exc:
                         # Stop at once, but keep what was measured: the report is still written.
                         if isinstance(exc, Interrupted):
@@ -111,13 +119,20 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
                     results.append(result)
                     ui.check_done(result)
     finally:
+        for problem in scratch.close():
+            ui.error(f"a scratch database could not be dropped: {problem}")
         if service:
             with ui.working("stopping the service"):
                 service_outcome = service.stop()
+            try:
+                scrub_file(service.log_path, ui.redactor)  # what the service printed may hold live tokens
+            except OSError as exc:
+                ui.error(f"{service.log_path} could not be redacted: {exc.strerror or exc}")
     outcome = verdict(results)
     report = Report(
         tool={"name": "backend-auditor", "version": __version__},
-        target={"url": url, "spec": settings.spec, "repo": str(settings.repo) if settings.repo else None},
+        target={"url": url, "spec": settings.spec, "repo": str(settings.repo) if settings.repo else None,
+                "safety": {"read_only": read_only if url else None, "notices": notices}},
         started_at=started_at,
         duration_s=time.monotonic() - began,
         verdict=outcome,
@@ -127,6 +142,27 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
     )
     # Secrets given by the user never reach a renderer: scrub the whole report once, here.
     return Report.from_dict(ui.redactor.scrub_obj(report.to_dict()))
+
+
+def safety_notices(settings: Settings, selected: list[type[Check]], configs: dict[str, CheckConfig],
+                   url: str | None, read_only: bool) -> list[str]:
+    """What the audit may do to the service beyond reading it, said before it starts (console) and in the
+    report's header: writes enabled for a check, writes or load allowed against a non-loopback host. A
+    check announces writes with a ``writes = true`` key in its config section."""
+    if not url:
+        return []
+    notices = []
+    remote = not is_loopback(url)
+    if remote and not read_only:
+        notices.append(f"writes are allowed against the non-loopback host {url} ([tool.auditor.safety] allow_writes)")
+    writers = [cls.id for cls in selected if getattr(configs.get(cls.id), "writes", False) is True]
+    if writers and not read_only:
+        notices.append(f"writes are enabled: {', '.join(writers)} may send POST/PUT/PATCH/DELETE requests to {url}")
+    loaders = [cls.id for cls in selected if cls.safety is Safety.LOAD]
+    if remote and loaders and settings.safety.allow_remote_load:
+        notices.append(f"load is allowed against the non-loopback host {url}: {', '.join(loaders)} will send "
+                       "sustained traffic ([tool.auditor.safety] allow_remote_load)")
+    return notices
 
 
 def _preflight(http: HttpClient, url: str) -> None:
@@ -180,7 +216,7 @@ def _unmet_need(cls: type[Check], target: Target, artifacts: Artifacts, settings
 
 def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: Target, http: HttpClient,
              artifacts: Artifacts, read_only: bool, tmp: Path, ui: ConsoleUI,
-             earlier: dict[str, CheckResult]) -> CheckResult:
+             earlier: dict[str, CheckResult], scratch: ScratchRegistry) -> CheckResult:
     began = time.monotonic()
     try:
         unmet = _unmet_need(cls, target, artifacts, settings)
@@ -193,7 +229,8 @@ def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: 
     ctx = AuditContext(target=target, http=http, artifacts=artifacts, config=config, tmp_dir=check_tmp,
                        deadline=began + settings.check_timeout, read_only=read_only, seed=settings.seed,
                        progress=lambda message: ui.debug(f"{cls.id}: {message}"),
-                       settings=settings.model_dump(exclude={"headers", "check_sections"}), earlier=earlier)
+                       settings=settings.model_dump(exclude={"headers", "check_sections"}), earlier=earlier,
+                       scratch=scratch)
     box: dict[str, Any] = {}
     # Completion is an Event, not Thread.join/is_alive: on CPython 3.11 a join interrupted by Ctrl-C
     # can leave is_alive() False while the thread still runs.

@@ -40,6 +40,10 @@ class ConsoleUI:
         if self.verbose:
             self.err.print(f"[dim]{self._clean(message)}[/dim]")
 
+    def notice(self, message: str) -> None:
+        """A line about safety the user must see before the audit starts (kept with --quiet)."""
+        self.err.print(f"[bold yellow]note:[/bold yellow] {self._clean(message)}")
+
     def error(self, message: str) -> None:
         """The one line a failed command prints (never suppressed by --quiet)."""
         self.err.print(f"[bold red]error:[/bold red] {self._clean(message)}")

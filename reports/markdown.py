@@ -137,6 +137,8 @@ class MarkdownRenderer:
             f"{md_escape(report.started_at, 40)} · {format_duration(report.duration_s)} · "
             f"{md_escape(report.tool.get('name', ''), 40)} {md_escape(report.tool.get('version', ''), 30)}",
         ]
+        for notice in (report.target.get("safety") or {}).get("notices") or []:
+            lines += ["", f"> ▲ {md_escape(notice, 300)}"]
         if gate.custom_policy:
             parts = [f"preset **{md_escape(gate.preset, 20)}**"] if gate.preset else []
             if gate.levels:

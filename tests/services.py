@@ -21,10 +21,11 @@ from typing import NoReturn
 import pytest
 
 CI_PROVIDES = "AUDIT_CI_PROVIDES"
-SERVICES = ("postgres", "redis", "chromium")
+SERVICES = ("postgres", "mariadb", "redis", "chromium")
 NEEDS = re.compile(r"^(?:Skipped: )?needs (\w+): ")
 
 PG_URL = os.environ.get("AUDIT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MARIADB_URL = os.environ.get("AUDIT_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
 
@@ -82,6 +83,30 @@ def require_postgres(url: str = PG_URL) -> None:
     reason = postgres_unreachable(url)
     if reason:
         unavailable("postgres", reason)
+
+
+def mariadb_unreachable(url: str = MARIADB_URL) -> str | None:
+    """Why MariaDB/MySQL at ``url`` cannot be connected to, or None (connection failures only)."""
+    from urllib.parse import unquote, urlsplit
+
+    import pymysql
+
+    parts = urlsplit(url)
+    try:
+        conn = pymysql.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
+                               user=unquote(parts.username or "root"), password=unquote(parts.password or ""),
+                               connect_timeout=3)
+    except pymysql.err.OperationalError as exc:
+        return f"MariaDB at {parts.hostname}:{parts.port or 3306} unreachable: {first_line(exc)}"
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT 1")
+    return None
+
+
+def require_mariadb(url: str = MARIADB_URL) -> None:
+    reason = mariadb_unreachable(url)
+    if reason:
+        unavailable("mariadb", reason)
 
 
 def find_chromium() -> str | None:

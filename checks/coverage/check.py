@@ -35,8 +35,9 @@ class CoverageCheck:
         try:
             with ctx.sandbox(config) as sandbox:
                 got = self._gather(ctx, config, repo, sandbox)
-                got.sandbox = sandbox.describe()
-                got.sandbox_sentence = sandbox.sentence()
+            # Described after the sandbox closed: the scratch database's drop is part of the record.
+            got.sandbox = sandbox.describe()
+            got.sandbox_sentence = sandbox.sentence()
         except (gather.GatherError, EnvironmentError_, DataError, SandboxError) as exc:
             raise CheckError(str(exc)) from None
         diff = self._diff(ctx, got, repo)

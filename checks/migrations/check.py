@@ -62,11 +62,12 @@ class MigrationsCheck:
                     heads += [h for branch in graph.heads.values() for h in branch]
                     if sandbox is not None and not ctx.should_stop():
                         findings += self._scratch(ctx, config, sandbox, repo, history, graph, scratch_rows)
-                if sandbox is not None and scratch_rows:
-                    metrics["sandbox"] = sandbox.describe()
-                    metrics["method"] += " Sandbox: " + sandbox.sentence()
         except SandboxError as exc:
             raise CheckError(str(exc)) from None
+        if sandbox is not None and scratch_rows:
+            # Described after the sandbox closed: the scratch database's drop is part of the record.
+            metrics["sandbox"] = sandbox.describe()
+            metrics["method"] += " Sandbox: " + sandbox.sentence()
         metrics.update(migrations=len(history_rows), heads=heads, postgresql=postgresql, history=history_rows)
         if scratch_rows:
             metrics["scratch"] = scratch_rows

@@ -27,6 +27,9 @@ class SecurityConfig(CheckConfig):
     invalid_token: bool = True          # also probe secured operations with a bogus credential
     error_probes: int = pydantic.Field(default=40, ge=0, le=500)  # malformed-value requests, at most
     auth_probes: int = pydantic.Field(default=100, ge=0, le=1000)  # secured operations probed, at most
+    # Public GET operations fetched once without credentials, at most: their bodies are judged for
+    # credential material (password hashes, tokens of other users) handed to anonymous callers.
+    exposure_probes: int = pydantic.Field(default=30, ge=0, le=1000)
     cors_origin: str = "https://backend-auditor-probe.invalid"
     # Opt-in: send this many GETs in a row to rate_limit_path (default: the first safe operation) and
     # expect a 429 with Retry-After. None = off (a burst can lock the audit out of the service).

@@ -2,6 +2,8 @@
 the OpenAPI document when there is one. Every answer is kept as an Exchange; service_judge.py decides.
 
 Probes, each bounded by config and by the check's deadline:
+- exposure: public GET operations once without credentials (their bodies are judged for credential
+  material handed to anonymous callers; secured operations that answer anonymously are judged too);
 - auth: every secured GET operation, once without credentials, once with the audit's own credentials
   (to see an authenticated response's headers) and once with a bogus credential of the operation's
   scheme (an unsigned `alg: none` JWT, a wrong basic password, a wrong API key);
@@ -35,8 +37,8 @@ class OutOfTime(Exception):
 
 @dataclass
 class Exchange:
-    probe: str                    # anonymous | authenticated | invalid_token | cors_foreign | cors_null |
-                                  # cors_preflight | malformed | not_found | baseline | burst
+    probe: str                    # anonymous | authenticated | invalid_token | exposure | cors_foreign |
+                                  # cors_null | cors_preflight | malformed | not_found | baseline | burst
     method: str
     path: str                     # what was requested (path and query)
     endpoint: str | None          # "GET /books/{book_id}" of the operation, when spec-driven
@@ -102,6 +104,8 @@ class Prober:
         secured = [p for p in plans if p.operation.secured][: self.config.auth_probes]
         for plan in secured:
             self._auth(plan, document or {})
+        for plan in [p for p in plans if not p.operation.secured][: self.config.exposure_probes]:
+            self._send("exposure", "GET", plan.url_path, plan.operation.endpoint, auth=False, headers=plan.headers)
         self._errors(plans, prefix)
         if self.config.rate_limit_burst:
             self._burst(self.config.rate_limit_path or ref_path, ref_endpoint if not self.config.rate_limit_path

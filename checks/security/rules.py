@@ -59,6 +59,12 @@ _RULES = (
          "The operation answered 2xx to a malformed, unsigned token. The credential is not verified: "
          "validate signatures, algorithms (never `none`), expiry and issuer on every request, and answer "
          "401 otherwise."),
+    Rule("SEC025", "Credential material exposed to anonymous callers", Severity.HIGH,
+         "A response given without any credential carries password hashes, tokens or secrets (often of other "
+         "users: an author object serialised with every column). Anyone can collect them and crack or replay "
+         "them. Serialise responses through an explicit output schema that lists public fields only "
+         "(FastAPI response_model, DRF serializer fields, a DTO), never the ORM object; rotate what was "
+         "exposed (force password resets, revoke tokens)."),
     # Service: CORS.
     Rule("SEC022", "CORS reflects any origin with credentials", Severity.HIGH,
          "Any web site can read this API's responses with the visitor's cookies or credentials. Allow an "

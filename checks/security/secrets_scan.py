@@ -170,10 +170,39 @@ def _one_per_line(hits: list[Hit]) -> list[Hit]:
     return sorted(kept, key=lambda h: (h.rel, h.line, h.type))
 
 
+# A path or file name around a match ("versions/ae1027a6acf1_add.py", "keys/ab12.pem"): the value is part of
+# a name there, not the secret quoted.
+_PATH_TOKEN = re.compile(r"[^\s\"'`(),;=]*[/\\][^\s\"'`(),;=]*|[^\s\"'`(),;=/\\]+\.[A-Za-z][A-Za-z0-9]{0,7}(?::\d+)?")
+
+
 def mask(text: str, secrets: Iterable[str]) -> str:
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+    """``text`` with each secret value replaced where it stands as a value of its own: not inside a longer
+    word (a hex revision id inside "ae1027a6acf1_add_users") and not inside a path or file name, which
+    stay intact (the location names the same file unmasked anyway)."""
+    values = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not values or not text:
+        return text
+    pattern = re.compile("|".join(rf"(?<![A-Za-z0-9_]){re.escape(v)}(?![A-Za-z0-9_])" for v in values))
+    protected = [m.span() for m in _PATH_TOKEN.finditer(text)
+                 if not any(v in m.group(0) and not _names_a_path(m.group(0), v) for v in values)]
+
+    def replace(match: re.Match[str]) -> str:
+        start, end = match.span()
+        if any(a <= start and end <= b for a, b in protected):
+            return match.group(0)
+        return MASK
+
+    return pattern.sub(replace, text)
+
+
+def _names_a_path(token: str, value: str) -> bool:
+    """The value sits in the token's path or file-name part: not in a URL's credentials or host, not in
+    its query."""
+    before = token.split(value, 1)[0]
+    if "?" in before or "=" in before:
+        return False
+    scheme, sep, rest = before.partition("://")
+    return not sep or "/" in rest  # after the netloc, or no URL at all
 
 
 def mask_finding(finding: Finding, secrets: list[str]) -> Finding:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.model import CheckResult, Finding
+from auditor.redact import credential_fields, redact
 
 from checks.security.probes import Exchange, Gathered
 from checks.security.rules import make_finding
@@ -70,6 +72,7 @@ class ServiceVerdict:
 def judge(got: Gathered, earlier: dict[str, CheckResult]) -> ServiceVerdict:
     verdict = ServiceVerdict()
     verdict.findings += _auth(got, earlier, verdict)
+    verdict.findings += _exposure(got)
     verdict.findings += _cors(got)
     verdict.findings += _errors(got)
     verdict.findings += _headers(got)
@@ -129,6 +132,47 @@ def _auth(got: Gathered, earlier: dict[str, CheckResult], verdict: ServiceVerdic
                 "SEC042", f"The authenticated answer of {exchange.endpoint} has "
                           f"{'Cache-Control: ' + cache if cache else 'no Cache-Control header'}, not no-store.",
                 {"endpoint": exchange.endpoint}, evidence=exchange.evidence))
+    return findings
+
+
+_INDEX = re.compile(r"\[\d+\]")
+MAX_FIELDS_SHOWN = 8
+
+
+def exposed_credentials(exchange: Exchange) -> list[tuple[str, str]]:
+    """(field path with list indexes generalised, what) of the credential material in a JSON body."""
+    if "json" not in exchange.headers.get("content-type", "") and not exchange.body.lstrip().startswith(("{", "[")):
+        return []
+    try:
+        body = json.loads(exchange.body)
+    except ValueError:
+        return []  # a cut or non-JSON body: nothing to judge by structure
+    return list(dict.fromkeys((_INDEX.sub("[]", path), what) for path, what in credential_fields(body)))
+
+
+def _exposure(got: Gathered) -> list[Finding]:
+    """SEC025: an anonymous caller got credential material: password hashes, other users' tokens, secrets.
+    Judged on every anonymous 2xx (public operations and secured ones that answered anyway); one finding
+    per operation, naming the fields, the values never shown."""
+    findings = []
+    seen: set[str] = set()
+    for exchange in got.by("exposure") + got.by("anonymous"):
+        key = exchange.endpoint or exchange.path
+        if not _ok(exchange) or _redirected(exchange, got.base_url) or key in seen:
+            continue
+        fields = exposed_credentials(exchange)
+        if not fields:
+            continue
+        seen.add(key)
+        hashes = sum(1 for _, what in fields if what == "password hash")
+        listed = ", ".join(f"{path} ({what})" for path, what in fields[:MAX_FIELDS_SHOWN])
+        more = f" and {len(fields) - MAX_FIELDS_SHOWN} more" if len(fields) > MAX_FIELDS_SHOWN else ""
+        kind = "password hashes" if hashes == len(fields) else "credential material"
+        findings.append(make_finding(
+            "SEC025", f"GET {exchange.path} answered {exchange.status} to a caller without credentials with "
+                      f"{kind} in its body: {listed}{more}. The values are masked here.",
+            {"endpoint": exchange.endpoint} if exchange.endpoint else {"url": exchange.path},
+            evidence=redact(exchange.evidence), key=",".join(sorted({path for path, _ in fields}))))
     return findings
 
 

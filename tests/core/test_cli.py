@@ -244,3 +244,37 @@ def test_sigterm_while_waiting_for_the_service_is_one_line_exit_2(tmp_path):
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert one_error_line(stderr) == "error: interrupted"
+
+
+def test_writes_enabled_are_said_before_the_audit_and_in_the_report_header(stub: StubServer, tmp_path):
+    config = tmp_path / "audit.toml"
+    config.write_text("[openapi]\nconformance = false\nwrites = true\n")
+    stub.routes["/openapi.json"] = (200, {"Content-Type": "application/json"},
+                                    json.dumps({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+                                                "paths": {}}))
+    out = tmp_path / "out"
+    result = run_audit_cli("run", "--url", stub.url, "--checks", "openapi", "--config", str(config),
+                           "--output-dir", str(out), "--quiet")
+    notice = f"writes are enabled: openapi may send POST/PUT/PATCH/DELETE requests to {stub.url}"
+    assert f"note: {notice}" in result.stderr.splitlines()[0]  # before anything else, even with --quiet
+    target = json.loads((out / "report.json").read_text())["target"]
+    assert target["safety"] == {"read_only": False, "notices": [notice]}
+    assert notice in (out / "report.html").read_text()
+    assert "> ▲ writes are enabled: openapi may send POST/PUT/PATCH/DELETE requests to http" in \
+        (out / "report.md").read_text()
+    # Read-only: writes cannot happen, so nothing is announced.
+    result = run_audit_cli("run", "--url", stub.url, "--checks", "openapi", "--config", str(config),
+                           "--output-dir", str(out), "--read-only")
+    assert "note:" not in result.stderr
+    assert json.loads((out / "report.json").read_text())["target"]["safety"] == {"read_only": True, "notices": []}
+
+
+def test_an_env_key_that_is_not_a_variable_name_is_a_config_error(tmp_path):
+    config = tmp_path / "audit.toml"
+    config.write_text('[coverage]\nenv = {"BAD-NAME" = "x"}\n')
+    result = run_audit_cli("run", "--repo", str(tmp_path), "--checks", "coverage", "--config", str(config),
+                           "--output-dir", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: config [tool.auditor.coverage] env: Value error, 'BAD-NAME' is not a valid environment variable "
+        "name"]
