@@ -160,6 +160,14 @@ def load_settings(flags: Mapping[str, Any], *, check_ids: set[str],
     repo_hint = flags.get("repo") or env_values.get("repo")
     file_values, file_name = _from_file(config_path, repo_hint)
 
+    # Paths given on the command line or in AUDIT_* variables are relative to the working directory the
+    # audit started in (config-file paths to the file's directory, above), whatever directory a check
+    # later runs a program from.
+    cwd = Path.cwd()
+    flags = {k: (_absolute(v, cwd) if k in _FILE_RELATIVE and isinstance(v, (str, Path)) and v
+                 and not str(v).startswith(("http://", "https://")) else v) for k, v in flags.items()}
+    env_values = {k: (_absolute(v, cwd) if k in _FILE_RELATIVE and isinstance(v, str) and v
+                      and not v.startswith(("http://", "https://")) else v) for k, v in env_values.items()}
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for source, values in ((file_name, file_values), ("environment", env_values), ("flag", flags)):
@@ -231,8 +239,15 @@ def _from_file(config_path: str | Path | None, repo: str | Path | None) -> tuple
     for key in _FILE_RELATIVE:
         value = table.get(key)
         if isinstance(value, str) and not value.startswith(("http://", "https://")):
-            table[key] = str((path.parent / value).resolve())
+            table[key] = _absolute(value, path.parent.absolute())
     return table, str(path)
+
+
+def _absolute(value: str | Path, base: Path) -> str:
+    """``value`` made absolute against ``base``, symlinks NOT resolved: a virtualenv's bin/python is a
+    symlink to the base interpreter, and following it would lose the virtualenv's packages."""
+    path = Path(value).expanduser()
+    return os.path.normpath(path if path.is_absolute() else base / path)
 
 
 def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:

@@ -26,13 +26,14 @@ import pydantic
 from auditor.proc import ProcResult, run_bounded
 from auditor.sandbox import environment
 from auditor.sandbox.environment import ChildEnvironment
-from auditor.sandbox.interpreter import OWN_INTERPRETER, InterpreterError, find_python, import_root
+from auditor.sandbox.failure import missing_module, one_line, root_cause
+from auditor.sandbox.interpreter import OWN_INTERPRETER, InterpreterError, find_python, import_root, is_own
 from auditor.sandbox.scratch import ScratchDatabase, ScratchRegistry
 from auditor.sandbox.scratchdb.interface import ScratchError, server_for
 from auditor.sandbox.urlform import detect_scheme
 
 __all__ = ["OWN_INTERPRETER", "InterpreterError", "Sandbox", "SandboxError", "SandboxOptions", "ScratchRegistry",
-           "find_python", "import_root"]
+           "find_python", "import_root", "one_line", "root_cause"]
 
 
 class SandboxError(Exception):
@@ -77,7 +78,7 @@ class Sandbox:
         self.scratch: ScratchDatabase | None = None
         self._child: ChildEnvironment | None = None
         try:
-            self.python, self.python_source = find_python(repo, python)
+            self.python, self.python_source = find_python(repo, python, self.environ)
         except InterpreterError as exc:
             raise SandboxError(str(exc)) from None
 
@@ -128,6 +129,21 @@ class Sandbox:
         return run_bounded(list(argv), cwd=cwd, env=self.env(extra_env), timeout_s=timeout_s,
                            log_path=self.tmp_dir / log_name, should_stop=self.should_stop)
 
+    @property
+    def own_interpreter(self) -> bool:
+        """True when no interpreter of the repo's was found: the auditor's own runs its code."""
+        return is_own(self.python_source)
+
+    def cause(self, output: str) -> str:
+        """The root cause of a failed run in one line (auditor.sandbox.failure), with the hint a person needs
+        when the auditor's own interpreter lacked one of the repo's packages."""
+        cause = root_cause(output)
+        module = missing_module(cause)
+        if module and self.own_interpreter and not _is_repo_module(self.repo, module):
+            cause += (f" — the auditor's own interpreter ran the repo's code and lacks {module.split('.')[0]!r}: "
+                      "give --python (the repo's interpreter)")
+        return cause
+
     # -- for the report --------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"python": str(self.python), "python_source": self.python_source}
@@ -135,6 +151,13 @@ class Sandbox:
             out["environment"] = self._child.describe()
         out["scratch_database"] = self.scratch.describe() if self.scratch else None
         return out
+
+    def interpreter_sentence(self) -> str:
+        """Which interpreter ran the code and why; loud when it is the auditor's own."""
+        if self.own_interpreter:
+            return (f"ran with the AUDITOR'S OWN interpreter {self.python} (no virtualenv in the repo or up to its git "
+                    "root, no VIRTUAL_ENV, no poetry/pipenv environment): give --python for the repo's")
+        return f"ran with {self.python} ({self.python_source})"
 
     def sentence(self) -> str:
         """What the run was protected by, in one sentence for the check's method text."""
@@ -144,6 +167,16 @@ class Sandbox:
                          f"{self.scratch.name} on {self.scratch.server.where}, created for this run and dropped "
                          "after it")
         elif self._child is not None:
-            parts.append("no database server was given (--db-url or scratch_db_url), so no database variable "
-                         "was set")
+            parts.append("no database server was known (--db-url or scratch_db_url), so no server database "
+                         "was made for it")
         return "; ".join(parts) + "."
+
+
+def _is_repo_module(repo: Path, module: str) -> bool:
+    """Whether an import names the repo's own code (a missing module there is the repo's bug, not the
+    interpreter's)."""
+    top = module.split(".")[0]
+    for base in (repo, repo / "src"):
+        if (base / top).is_dir() or (base / f"{top}.py").is_file():
+            return True
+    return repo.name == top

@@ -76,9 +76,16 @@ def probe(sandbox: Sandbox) -> dict[str, str | None]:
 class RepoCoverageConfig:
     """What the repo's own coverage.py configuration sets (only the keys the audit must know about)."""
 
-    source: bool = False
+    source: bool = False                  # source / source_pkgs
+    include: bool = False                 # [run] include
+    omit: bool = False                    # [run] omit
     concurrency: list[str] = field(default_factory=list)
     file: str | None = None
+
+    @property
+    def selects_files(self) -> bool:
+        """The repo says which files count (source, include or omit): honoured exactly, nothing added."""
+        return self.source or self.include or self.omit
 
 
 def repo_coverage_config(repo: Path) -> RepoCoverageConfig:
@@ -95,9 +102,13 @@ def repo_coverage_config(repo: Path) -> RepoCoverageConfig:
             continue
         section = f"{prefix}run"
         if path == rc or parser.has_section(section):
-            get = (lambda key: parser.get(section, key, fallback="")) if parser.has_section(section) else (lambda key: "")
-            return RepoCoverageConfig(source=bool(get("source").strip() or get("source_pkgs").strip()),
-                                      concurrency=re.split(r"[\s,]+", get("concurrency").strip()) if get("concurrency").strip() else [],
+            def get(key: str) -> str:
+                return parser.get(section, key, fallback="").strip() if parser.has_section(section) else ""
+
+            concurrency = get("concurrency")
+            return RepoCoverageConfig(source=bool(get("source") or get("source_pkgs")), include=bool(get("include")),
+                                      omit=bool(get("omit")),
+                                      concurrency=re.split(r"[\s,]+", concurrency) if concurrency else [],
                                       file=path.name)
     pyproject = repo / "pyproject.toml"
     if pyproject.is_file():
@@ -108,6 +119,7 @@ def repo_coverage_config(repo: Path) -> RepoCoverageConfig:
         if run:
             concurrency = run.get("concurrency", [])
             return RepoCoverageConfig(source=bool(run.get("source") or run.get("source_pkgs")),
+                                      include=bool(run.get("include")), omit=bool(run.get("omit")),
                                       concurrency=[concurrency] if isinstance(concurrency, str) else list(concurrency),
                                       file="pyproject.toml")
     return RepoCoverageConfig()

@@ -6,20 +6,22 @@ dir, none into the repo)."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.proc import ProcResult
-from auditor.redact import redact
 from auditor.sandbox import Sandbox, import_root
 
 from checks.coverage import environment
+from checks.coverage import runner as runner_mod
 from checks.coverage.config import CoverageConfig
 from checks.coverage.data import CoverageData, DataError, parse_json_report, parse_xml_report
 from checks.coverage.environment import RunCommand
 from checks.coverage.junit import ResultsError, SuiteOutcome, parse_junit, parse_unittest_output
+from checks.coverage.runner import Runner
 
 EXISTING_DATA = ("coverage.json", "coverage.xml", ".coverage")
 EXISTING_RESULTS = ("junit.xml", "report.xml", "test-results.xml", "pytest.xml", "junit/junit.xml")
@@ -31,20 +33,48 @@ class GatherError(Exception):
     """The check cannot produce a figure; one line (becomes status "error")."""
 
 
+# Test code, omitted from the figure when the repo's coverage config does not say which files count:
+# reviewers read "coverage" as coverage of the application (coverage.py globs: ** spans directories).
+TEST_OMIT = ("**/tests/*", "**/test/*", "**/test_*.py", "**/*_test.py", "**/tests.py", "**/conftest.py")
+SHARED_MIN = 3          # failing tests with one error that make one finding instead of one each
+BROKEN_SHARE = 0.5      # one error failing at least this share of the tests: the run did not test
+
+
+@dataclass
+class FailureGroup:
+    """Failing tests that share one error: one cause, one finding."""
+
+    cause: str
+    tests: list[str]
+
+
 @dataclass
 class Gathered:
     data: CoverageData | None = None
+    data_with_tests: CoverageData | None = None   # scope "application": the same run, tests counted too
     tests: SuiteOutcome | None = None
     origin: str = ""                       # "fresh coverage.json in the repo" / "tests run under coverage"
     python: str = ""
     python_source: str = ""
+    own_interpreter: bool = False
     command: str = ""
+    runner: Runner | None = None
     run: ProcResult | None = None
+    # Which files the figure covers: "application" (the audit left the tests out), "repo-config" (the
+    # repo's coverage config, honoured exactly), "audit-config" ([tool.auditor.coverage] source/omit) or
+    # "existing" (data found in the repo).
+    scope: str = "existing"
+    scope_text: str = ""
     concurrency: list[str] = field(default_factory=list)    # what the audit ran with (added by it)
     greenlet_libraries: list[str] = field(default_factory=list)
     repo_concurrency: list[str] = field(default_factory=list)
+    percent_without_concurrency: float | None = None        # the same suite measured without --concurrency
+    without_concurrency_note: str = ""
     notes: list[str] = field(default_factory=list)
     no_tests: bool = False
+    not_tested: str | None = None          # why the run tested nothing (collection/import error...): no figure
+    groups: list[FailureGroup] = field(default_factory=list)
+    broken: FailureGroup | None = None     # one error failed most tests: no figure
     timed_out: bool = False
     timeout_s: float = 0.0
     stale: list[str] = field(default_factory=list)          # existing data files ignored as stale
@@ -86,43 +116,58 @@ def run_tests(repo: Path, config: CoverageConfig, sandbox: Sandbox, timeout_s: f
               progress: Callable[[str], None]) -> Gathered:
     python, why = sandbox.python, sandbox.python_source
     tmp = sandbox.tmp_dir
-    command = environment.resolve_command(repo, config.command)
     got = Gathered(origin="tests run under coverage by the audit", python=str(python), python_source=why,
-                   command=command.text, timeout_s=timeout_s)
+                   own_interpreter=sandbox.own_interpreter, timeout_s=timeout_s)
     progress(f"probing {python}")
     installed = environment.probe(sandbox)
+    runner = detect_runner(repo, config.command, pytest_installed=installed.get("pytest") is not None)
+    got.runner = runner
+    command = runner.command
+    if command is None:
+        got.no_tests = True
+        return got
+    got.command = command.text
+    hint = " (it is the auditor's own: give --python, the repo's interpreter)" if sandbox.own_interpreter else ""
     if installed.get("coverage") is None:
-        raise GatherError(f"coverage.py is not installed in the repo's environment ({python}, {why}): "
+        raise GatherError(f"coverage.py is not installed in the repo's environment ({python}, {why}){hint}: "
                           "install it there (pip install coverage) or pass --python")
     if command.is_pytest and installed.get("pytest") is None:
-        raise GatherError(f"pytest is not installed in the repo's environment ({python}): install it there, "
+        raise GatherError(f"pytest is not installed in the repo's environment ({python}){hint}: install it there, "
                           "pass --python, or set [tool.auditor.coverage] command")
     repo_config = environment.repo_coverage_config(repo)
     got.repo_concurrency = repo_config.concurrency
     got.greenlet_libraries = environment.greenlet_libraries(repo)
     got.concurrency = _concurrency(got.greenlet_libraries, repo_config.concurrency, installed)
 
+    cwd = runner.cwd or import_root(repo)
+    base_argv = [str(python), "-m", "coverage", "run"]
+    if repo_config.file and cwd != repo:
+        base_argv.append(f"--rcfile={repo / repo_config.file}")  # coverage reads its config from the cwd
+    if config.source:
+        base_argv.append("--source=" + ",".join(str((repo / s).resolve()) for s in config.source))
+        got.scope, got.scope_text = "audit-config", "the files [tool.auditor.coverage] source names"
+    elif repo_config.selects_files:
+        got.scope, got.scope_text = "repo-config", f"the files the repo's coverage config ({repo_config.file}) selects"
+    else:
+        base_argv.append(f"--source={repo.resolve()}")
+        got.scope, got.scope_text = "application", "application code, tests excluded"
+    if config.omit:
+        base_argv.append("--omit=" + ",".join(config.omit))
+        if got.scope == "application":
+            got.scope = "audit-config"
+            got.scope_text = "application code, tests and [tool.auditor.coverage] omit excluded"
     data_file = tmp / "coverage.data"
     junit = tmp / "junit.xml"
-    cwd = import_root(repo)
-    argv = [str(python), "-m", "coverage", "run", f"--data-file={data_file}"]
-    if repo_config.file and cwd != repo:
-        argv.append(f"--rcfile={repo / repo_config.file}")  # coverage reads its config from the cwd
-    if config.source:
-        argv.append("--source=" + ",".join(str((repo / s).resolve()) for s in config.source))
-    elif not repo_config.source:
-        argv.append(f"--source={repo.resolve()}")
-    if config.omit:
-        argv.append("--omit=" + ",".join(config.omit))
+    argv = [*base_argv, f"--data-file={data_file}"]
     if got.concurrency:
         argv.append("--concurrency=" + ",".join(got.concurrency))
-    argv += _command_argv(command, junit)
+    suffix = _command_argv(command, junit)
     if command.is_pytest and environment.uses_pytest_cov(repo, command):
-        argv.append("--no-cov")
+        suffix.append("--no-cov")
     if cwd != repo and command.is_pytest and not command.args:
-        argv.append(str(repo))  # run from the import root, collect only the repo's tests
+        suffix.append(str(repo))  # run from the import root, collect only the repo's tests
     progress(f"running {command.text} under coverage (timeout {timeout_s:.0f} s)")
-    got.run = sandbox.run(argv, cwd=cwd, timeout_s=timeout_s, log_name="tests.log")
+    got.run = sandbox.run([*argv, *suffix], cwd=cwd, timeout_s=timeout_s, log_name="tests.log")
     if got.run.stopped:
         raise GatherError("stopped before the test run finished")
     if got.run.timed_out:
@@ -131,27 +176,122 @@ def run_tests(repo: Path, config: CoverageConfig, sandbox: Sandbox, timeout_s: f
     if got.run.returncode == 127:
         raise GatherError(got.run.output.strip())
     got.tests = _outcome(command, got.run, junit)
-    if command.is_pytest and got.run.returncode == 5:
-        got.no_tests = True
-    elif command.is_pytest and got.run.returncode in (3, 4) or (command.is_pytest and got.tests is None):
-        raise GatherError(f"the test command failed before running tests (exit {got.run.returncode}): "
-                          f"{_problem_line(got.run)}")
-    if got.tests is not None and got.tests.total == 0:
-        got.no_tests = True
-    if got.tests is None:
-        got.notes.append("the test command's output has no summary the audit understands (JUnit XML from "
-                         "pytest, or unittest's \"Ran N tests\"): test outcomes unknown")
-    if not data_file.exists() and list(tmp.glob(f"{data_file.name}.*")):
-        # The repo's config says parallel = true: one data file per process, combined here.
-        sandbox.run([str(python), "-m", "coverage", "combine", f"--data-file={data_file}", "-q", str(tmp)],
-                    cwd=cwd, timeout_s=REPORT_TIMEOUT_S, log_name="combine.log")
+    got.no_tests, got.not_tested = _did_it_test(command, got.run, got.tests, sandbox)
+    if got.not_tested or got.no_tests:
+        return got
+    _combine(sandbox, python, data_file, cwd)
     if not data_file.exists():
-        if got.no_tests:
-            return got
-        raise GatherError(f"the test run wrote no coverage data (exit {got.run.returncode}): {_problem_line(got.run)}")
+        raise GatherError(f"the test run wrote no coverage data (exit {got.run.returncode}): "
+                          f"{sandbox.cause(got.run.output)}")
+    got.groups, got.broken = failure_groups(got.tests, sandbox)
+    if got.broken is not None:
+        return got  # most tests failed with one error: the figure would measure a broken environment
     progress("writing the coverage report")
-    got.data = _report_data_file(sandbox, python, [], data_file, repo, origin="coverage run", cwd=cwd)
+    omit = test_omit(repo) if got.scope in ("application", "audit-config") and not config.source else []
+    got.data = _report_data_file(sandbox, python, [], data_file, repo, origin="coverage run", cwd=cwd, omit=omit)
+    if omit:
+        got.data_with_tests = _report_data_file(sandbox, python, [], data_file, repo, origin="coverage run",
+                                                cwd=cwd, name="with-tests")
+    if got.concurrency:
+        _measure_without_concurrency(got, sandbox, [*base_argv, *suffix], cwd, omit, repo, timeout_s)
     return got
+
+
+def detect_runner(repo: Path, configured: str | None, *, pytest_installed: bool) -> Runner:
+    try:
+        return runner_mod.detect(repo, configured, pytest_installed=pytest_installed)
+    except environment.EnvironmentError_ as exc:
+        raise GatherError(str(exc)) from None
+
+
+def test_omit(repo: Path) -> list[str]:
+    root = str(repo.resolve())
+    return [f"{root}/{pattern}" for pattern in TEST_OMIT]
+
+
+def _did_it_test(command: RunCommand, run: ProcResult, tests: SuiteOutcome | None,
+                 sandbox: Sandbox) -> tuple[bool, str | None]:
+    """(no tests ran, why the run did not test): a figure only from a run that tested."""
+    code = run.returncode
+    if tests is not None and tests.import_failures:
+        cause = next((m for m in tests.failure_messages.values() if m), "") or sandbox.cause(run.output)
+        count = len(tests.import_failures)
+        return False, (f"{count} test module{'s' if count != 1 else ''} could not be imported "
+                       f"({', '.join(tests.import_failures[:3])}): {sandbox.cause(cause)}")
+    if command.is_pytest:
+        if code == 5:
+            return True, None
+        if code in (2, 3, 4):
+            what = {2: "the test run was interrupted (collection errors)", 3: "pytest had an internal error",
+                    4: "pytest was used wrongly"}[code]
+            return False, f"{what}, exit {code}: {sandbox.cause(run.output)}"
+    if tests is None:
+        return False, f"the test command exited with code {code} before any test ran: {sandbox.cause(run.output)}"
+    if tests.total == 0:
+        return True, None
+    return False, None
+
+
+def failure_groups(tests: SuiteOutcome | None, sandbox: Sandbox) -> tuple[list[FailureGroup], FailureGroup | None]:
+    """Failing tests grouped by their error (at least SHARED_MIN share one), biggest first; and the group
+    that failed at least BROKEN_SHARE of all tests, when there is one (a broken test environment)."""
+    if tests is None or not tests.failed_names:
+        return [], None
+    by_cause: dict[str, list[str]] = {}
+    for name in tests.failed_names:
+        cause = normalise_failure(tests.failure_messages.get(name, ""))
+        if cause:
+            by_cause.setdefault(cause, []).append(name)
+    groups = [FailureGroup(sandbox.cause(cause), names) for cause, names in by_cause.items()
+              if len(names) >= SHARED_MIN]
+    groups.sort(key=lambda g: -len(g.tests))
+    total = max(tests.total, 1)
+    # Names beyond MAX_NAMES are not listed: scale by the listed share of all failures.
+    scale = tests.failed / max(len(tests.failed_names), 1)
+    broken = next((g for g in groups if len(g.tests) * scale >= BROKEN_SHARE * total), None)
+    return groups, broken
+
+
+def normalise_failure(message: str) -> str:
+    """One line per error, whatever test raised it: pytest's "failed on setup with \"...\"" wrapper,
+    memory addresses and object ids removed."""
+    text = message.strip()
+    for prefix in ("failed on setup with ", "failed on teardown with ", "failed on call with "):
+        if text.startswith(prefix):
+            text = text[len(prefix):].strip().strip('"')
+    first = (text.splitlines() or [""])[0].strip()
+    return re.sub(r"0x[0-9a-fA-F]+", "0x…", first)[:300]
+
+
+def _combine(sandbox: Sandbox, python: Path, data_file: Path, cwd: Path) -> None:
+    if not data_file.exists() and list(data_file.parent.glob(f"{data_file.name}.*")):
+        # The repo's config says parallel = true: one data file per process, combined here.
+        sandbox.run([str(python), "-m", "coverage", "combine", f"--data-file={data_file}", "-q",
+                     str(data_file.parent)], cwd=cwd, timeout_s=REPORT_TIMEOUT_S, log_name="combine.log")
+
+
+def _measure_without_concurrency(got: Gathered, sandbox: Sandbox, argv: list[str], cwd: Path, omit: list[str],
+                                 repo: Path, timeout_s: float) -> None:
+    """The same suite once more without the --concurrency the audit added: the figure a plain `coverage
+    run` of the repo gives (COV006 carries both). Only when the first run left the time for it."""
+    assert got.run is not None
+    if got.run.seconds * 2 + REPORT_TIMEOUT_S / 4 > timeout_s:
+        got.without_concurrency_note = "not measured: the first run took too long to run the suite twice"
+        return
+    data_file = sandbox.tmp_dir / "coverage-plain.data"
+    run = sandbox.run([argv[0], *argv[1:4], f"--data-file={data_file}", *argv[4:]], cwd=cwd, timeout_s=timeout_s,
+                      log_name="tests-plain.log")
+    _combine(sandbox, Path(argv[0]), data_file, cwd)
+    if run.timed_out or run.stopped or not data_file.exists():
+        got.without_concurrency_note = "not measured: the second run did not finish"
+        return
+    try:
+        plain = _report_data_file(sandbox, Path(argv[0]), [], data_file, repo, origin="coverage run", cwd=cwd,
+                                  omit=omit, name="plain")
+    except GatherError as exc:
+        got.without_concurrency_note = f"not measured: {exc}"
+        return
+    got.percent_without_concurrency = plain.percent
 
 
 def _concurrency(libraries: list[str], repo_setting: list[str], installed: dict) -> list[str]:
@@ -183,32 +323,23 @@ def _outcome(command: RunCommand, run: ProcResult, junit: Path) -> SuiteOutcome 
     return parse_unittest_output(run.output)
 
 
-def _problem_line(run: ProcResult) -> str:
-    """The most telling line of a failed run: an error line if there is one, else the last line (with
-    credentials masked)."""
-    return redact(_telling_line(run))
-
-
-def _telling_line(run: ProcResult) -> str:
-    lines = [line.strip() for line in run.output.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.startswith(("ERROR", "E ", "ModuleNotFoundError", "ImportError", "SyntaxError", "error:",
-                            "No module named", "Traceback")) or "Error:" in line:
-            return line[:300]
-    return (lines[-1] if lines else "no output")[:300]
-
-
 def _report_data_file(sandbox: Sandbox, python: Path, flags: list[str], data_file: Path, repo: Path, *,
-                      origin: str, cwd: Path | None = None) -> CoverageData:
+                      origin: str, cwd: Path | None = None, omit: list[str] | None = None,
+                      name: str = "") -> CoverageData:
     """coverage.py's own JSON report of a data file (run in the repo dir, so its [report] config and
-    relative paths apply); coverage.py computes the total, the audit only reads it."""
-    out = sandbox.tmp_dir / f"report-{os.getpid()}-{data_file.name.strip('.')}.json"
-    result = sandbox.run([str(python), *flags, "-m", "coverage", "json", f"--data-file={data_file}", "-o", str(out),
-                          "--ignore-errors", "-q"], cwd=cwd or repo, timeout_s=REPORT_TIMEOUT_S, log_name="report.log")
+    relative paths apply); coverage.py computes the total, the audit only reads it. ``omit``: patterns
+    left out of this report (the test code, for the application figure)."""
+    out = sandbox.tmp_dir / f"report-{os.getpid()}-{data_file.name.strip('.')}{'-' + name if name else ''}.json"
+    argv = [str(python), *flags, "-m", "coverage", "json", f"--data-file={data_file}", "-o", str(out),
+            "--ignore-errors", "-q"]
+    if omit:
+        argv.append("--omit=" + ",".join(omit))
+    result = sandbox.run(argv, cwd=cwd or repo, timeout_s=REPORT_TIMEOUT_S, log_name=f"report{name}.log")
     if not out.is_file():
         line = result.last_line() or f"exit {result.returncode}"
         if "No data to report" in result.output:
-            raise GatherError(f"{origin}: no data to report (nothing under the measured source ran)")
+            raise GatherError(f"{origin}: no data to report (nothing under the measured source ran"
+                              f"{', tests excluded' if omit else ''})")
         raise GatherError(f"coverage could not report {data_file.name} ({origin}): {line}")
     try:
         return parse_json_report(out, repo, origin=origin, base=cwd or repo)

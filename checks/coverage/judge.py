@@ -67,17 +67,49 @@ def failing_test_file(name: str, repo: Path) -> str | None:
     return None
 
 
+@dataclass
+class SharedFailure:
+    """Failing tests that share one error (gather.FailureGroup, as the judge needs it)."""
+
+    cause: str
+    tests: list[str]
+
+
+ENV_HINT = ("if the tests need a database, service or setting, give it with [tool.auditor.coverage] env = "
+            "{NAME = \"value\"} (or --db-url for a scratch database)")
+
+
+def shared_failure_finding(group: SharedFailure, total: int, *, broken: bool) -> Finding:
+    shown = "\n".join(group.tests[:12]) + (f"\n… {len(group.tests) - 12} more" if len(group.tests) > 12 else "")
+    if broken:
+        message = (f"Test environment broken: {group.cause} — {len(group.tests)} of {total} tests failed with it, so "
+                   f"the run did not test the code and no coverage figure is given; {ENV_HINT}.")
+    else:
+        message = (f"{len(group.tests)} tests fail with one error: {group.cause}; the coverage figure counts only what "
+                   f"the other tests ran. {ENV_HINT[0].upper()}{ENV_HINT[1:]}.")
+    return make_finding("COV008", message, {"test": "(shared error)"}, evidence=redact(shown), key=group.cause)
+
+
 def judge(*, data: CoverageData | None, tests: SuiteOutcome | None, config: CoverageConfig, repo: Path,
           diff: DiffCoverage | None, no_tests: bool, timed_out: bool, timeout_s: float,
-          concurrency_note: str | None, run_tail: str, results_unknown: bool) -> list[Finding]:
+          concurrency_note: str | None, run_tail: str, results_unknown: bool,
+          groups: list[SharedFailure] | None = None, broken: SharedFailure | None = None,
+          no_tests_why: str = "") -> list[Finding]:
     findings: list[Finding] = []
     if timed_out:
         findings.append(make_finding("COV005", f"The test run did not finish within {timeout_s:.0f} s and was "
                                      "killed; no coverage figure.", evidence=_tail(run_tail)))
         return findings
     if no_tests:
-        findings.append(make_finding("COV004", "The test command collected no tests, so nothing was measured.",
-                                     evidence=_tail(run_tail)))
+        findings.append(make_finding("COV004", (no_tests_why or "The test command collected no tests")
+                                     + ", so nothing was measured.", evidence=_tail(run_tail)))
+    groups = groups or []
+    grouped = {name for group in groups for name in group.tests}
+    for group in groups:
+        findings.append(shared_failure_finding(group, tests.total if tests else len(group.tests),
+                                               broken=group is broken))
+    if broken is not None:
+        return findings
     if data is not None and data.percent < config.threshold:
         worst = sorted((f for f in data.files if f.missing), key=lambda f: (-len(f.missing), f.path))[:5]
         findings.append(make_finding(
@@ -85,14 +117,15 @@ def judge(*, data: CoverageData | None, tests: SuiteOutcome | None, config: Cove
             f"statements{' and branches' if data.branch else ''}), under the {config.threshold:g} % threshold.",
             evidence="\n".join(f"{f.path}: {f.percent:.1f} %, missing {line_ranges(f.missing)}"[:200] for f in worst)))
     if tests is not None and tests.failed:
-        for name in tests.failed_names[:MAX_TEST_FINDINGS]:
+        single = [name for name in tests.failed_names if name not in grouped]
+        for name in single[:MAX_TEST_FINDINGS]:
             location: dict[str, Any] = {"test": name}
             file = failing_test_file(name, repo)
             if file:
                 location = {"file": file, "test": name}
             findings.append(make_finding("COV002", f"Test {name} failed.", location,
                                          evidence=redact(tests.failure_messages.get(name, ""))))
-        unnamed = tests.failed - min(len(tests.failed_names), MAX_TEST_FINDINGS)
+        unnamed = tests.failed - len(grouped) - min(len(single), MAX_TEST_FINDINGS)
         if unnamed > 0:
             findings.append(make_finding("COV002", f"{unnamed} more failing test(s) "
                                          f"({tests.failed} in all; see failed_tests).", {"test": "(more)"}))

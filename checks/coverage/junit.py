@@ -18,6 +18,9 @@ class SuiteOutcome:
     failed_names: list[str] = field(default_factory=list)
     failure_messages: dict[str, str] = field(default_factory=dict)
     origin: str = ""
+    # Test modules that could not even be imported (pytest collection errors, unittest's _FailedTest):
+    # their tests never ran, so the run did not test what it was meant to.
+    import_failures: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -38,6 +41,10 @@ def parse_junit(path: Path) -> SuiteOutcome:
         classname, name = case.get("classname", ""), case.get("name", "")
         test_id = f"{classname}::{name}" if classname else name
         problem = next((c for c in case if c.tag in ("failure", "error")), None)
+        if problem is not None and (problem.get("message") or "").startswith("collection failure"):
+            outcome.import_failures.append(test_id)
+            outcome.failure_messages[test_id] = (problem.text or "").strip()[-600:]
+            continue
         if problem is not None:
             outcome.failed += 1
             if len(outcome.failed_names) < MAX_NAMES:
@@ -53,11 +60,15 @@ def parse_junit(path: Path) -> SuiteOutcome:
 _RAN = re.compile(r"^Ran (\d+) tests? in ", re.M)
 _STATUS = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$", re.M)
 _FAILED_TEST = re.compile(r"^(?:FAIL|ERROR): (\S+) \(([^)]+)\)", re.M)
+_BLOCK_SPLIT = re.compile(r"^={50,}\s*$", re.M)
+_LAST_EXCEPTION = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Configured|DoesNotExist|"
+                             r"Failure|Refused|Timeout)(?::.*)?)$", re.M)
 
 
 def parse_unittest_output(text: str) -> SuiteOutcome | None:
     """The summary unittest (and Django's test runner) prints: "Ran N tests" then "OK (skipped=1)" or
-    "FAILED (failures=1, errors=2)". None when no such summary is in the output."""
+    "FAILED (failures=1, errors=2)". None when no such summary is in the output. Each failure's message is
+    the last exception line of its traceback block (what the test raised)."""
     ran = _RAN.findall(text)
     statuses = _STATUS.findall(text)
     if not ran or not statuses:
@@ -72,9 +83,20 @@ def parse_unittest_output(text: str) -> SuiteOutcome | None:
     skipped = counts.get("skipped", 0) + counts.get("expected failures", 0)
     outcome = SuiteOutcome(passed=max(0, total - failed - skipped), failed=failed, skipped=skipped,
                           origin="unittest output")
-    for method, where in _FAILED_TEST.findall(text):
+    for block in _BLOCK_SPLIT.split(text):
+        match = _FAILED_TEST.search(block)
+        if match is None:
+            continue
+        method, where = match.groups()
         # Python 3.11+ prints "(module.Class.method)", older ones "(module.Class)".
         name = where if where.endswith("." + method) else f"{where}.{method}"
+        exceptions = _LAST_EXCEPTION.findall(block[match.end():])
+        message = exceptions[-1].strip() if exceptions else ""
+        if "unittest.loader._FailedTest" in where or "Failed to import test module" in block:
+            outcome.import_failures.append(method)
+            outcome.failure_messages[method] = message
+            continue
         if name not in outcome.failed_names and len(outcome.failed_names) < MAX_NAMES:
             outcome.failed_names.append(name)
+            outcome.failure_messages[name] = message[:300]
     return outcome

@@ -33,6 +33,11 @@ _RULES = (
          "The coverage figure came from existing data, with no JUnit XML report next to it, so passing status "
          "is unknown. Write one with the same run (pytest --junitxml=junit.xml) or set use_existing = "
          "\"never\" to let the audit run the tests."),
+    Rule("COV008", "Many tests fail with one error", Severity.HIGH,
+         "One cause broke these tests, usually the test environment rather than the code: a database, service "
+         "or setting the tests expect. Give it to the run with [tool.auditor.coverage] env = {NAME = \"value\"} "
+         "(a test database URL, DJANGO_SETTINGS_MODULE...) or --db-url for a scratch database; if the code is at "
+         "fault, fix the error once."),
 )
 
 CATALOGUE: Catalogue[Rule] = Catalogue(DOCS, _RULES)

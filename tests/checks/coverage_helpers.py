@@ -125,14 +125,18 @@ def git_commit(root: Path, message: str) -> None:
                        capture_output=True)
 
 
-def coverage_own_total(repo: Path, scratch: Path) -> dict[str, Any]:
-    """coverage.py's own figure for the repo, measured the plain way (coverage run -m pytest; coverage json)
-    with its data outside the repo; the check must agree with it."""
-    data = scratch / "own.coverage"
-    out = scratch / "own.json"
-    env_cmd = [sys.executable, "-m", "coverage"]
-    subprocess.run([*env_cmd, "run", f"--data-file={data}", f"--source={repo}", "-m", "pytest", "-q", "-p",
-                    "no:cacheprovider"], cwd=repo, capture_output=True, timeout=120,
+def coverage_own_total(repo: Path, scratch: Path, source: str | None = None, *,
+                       runner: tuple[str, ...] = ("-m", "pytest", "-q", "-p", "no:cacheprovider"),
+                       python: str = sys.executable) -> dict[str, Any]:
+    """coverage.py's own figure for the repo, measured the plain way (coverage run --source=X ...; coverage
+    json) with its data outside the repo; the check must agree with it. ``source``: what to measure (the
+    application's package or module, as a user would name it); the whole repo when None."""
+    tag = (source or "all").replace("/", "_")
+    data = scratch / f"own-{tag}.coverage"
+    out = scratch / f"own-{tag}.json"
+    env_cmd = [python, "-m", "coverage"]
+    subprocess.run([*env_cmd, "run", f"--data-file={data}", f"--source={source or repo}", *runner], cwd=repo,
+                   capture_output=True, timeout=120,
                    env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin", **FAST_PYTEST})
     subprocess.run([*env_cmd, "json", f"--data-file={data}", "-o", str(out)], cwd=repo, capture_output=True,
                    timeout=60, check=True)

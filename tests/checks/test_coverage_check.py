@@ -21,10 +21,14 @@ pytestmark = pytest.mark.timeout(120)
 def test_known_figure_one_failing_test_fails_under_threshold(tmp_path):
     repo = make_repo(tmp_path / "repo")
     before = files_in(repo)
-    own = coverage_own_total(repo, tmp_path)
+    own = coverage_own_total(repo, tmp_path, "calc")  # the application: what `--source=calc` measures
+    own_all = coverage_own_total(repo, tmp_path)      # the whole repo, tests included
     outcome, status = run_check(repo, tmp_path)
     m = outcome.metrics
-    assert abs(m["percent_covered"] - own["totals"]["percent_covered"]) < 0.1
+    assert m["percent_covered"] == pytest.approx(own["totals"]["percent_covered"], abs=0.01)
+    assert m["percent_covered_with_tests"] == pytest.approx(own_all["totals"]["percent_covered"], abs=0.01)
+    assert m["percent_covered"] < m["percent_covered_with_tests"]  # the tests' own lines all ran
+    assert m["scope"] == "application" and "tests excluded" in outcome.summary
     assert own["totals"]["percent_covered"] < 80  # the fixture is meant to be under the default threshold
     assert (m["tests_passed"], m["tests_failed"], m["tests_skipped"]) == (3, 1, 1)
     assert m["threshold"] == 80
@@ -37,6 +41,7 @@ def test_known_figure_one_failing_test_fails_under_threshold(tmp_path):
     # Per-file table with missing lines, as coverage.py reports them.
     row = next(r for r in m["files"] if r["file"] == "calc.py")
     own_calc = own["files"]["calc.py"]
+    assert [r["file"] for r in m["files"]] == ["calc.py"]  # test files are not in the application's table
     assert row["missing"] == len(own_calc["missing_lines"]) and row["missing_lines"]
     assert str(own_calc["missing_lines"][0]) in row["missing_lines"]
     # The run left nothing in the repo: data, reports and caches went to the temp dir.
@@ -94,7 +99,7 @@ def test_stale_or_corrupt_data_is_ignored_and_tests_run(tmp_path):
 def test_cobertura_xml_gives_coverage_py_total(tmp_path):
     repo = make_repo(tmp_path / "repo", TESTS_ALL_GOOD.replace(", unused_one(1) == 3", ""))
     own = coverage_own_total(repo, tmp_path)
-    data = next(tmp_path.glob("own.coverage"))
+    data = next(tmp_path.glob("own-all.coverage"))
     subprocess.run([sys.executable, "-m", "coverage", "xml", f"--data-file={data}", "-o", str(repo / "coverage.xml")],
                    cwd=repo, check=True, capture_output=True)
     future = time.time() + 60
@@ -108,7 +113,7 @@ def test_cobertura_xml_gives_coverage_py_total(tmp_path):
 def test_existing_data_file_is_reported_by_coverage_py(tmp_path):
     repo = make_repo(tmp_path / "repo")
     own = coverage_own_total(repo, tmp_path)
-    (repo / ".coverage").write_bytes((tmp_path / "own.coverage").read_bytes())
+    (repo / ".coverage").write_bytes((tmp_path / "own-all.coverage").read_bytes())
     future = time.time() + 60
     os.utime(repo / ".coverage", (future, future))
     outcome, _ = run_check(repo, tmp_path, use_existing="only")
@@ -179,8 +184,10 @@ def test_bad_command_is_one_line_error(tmp_path):
     repo = make_repo(tmp_path / "repo")
     with pytest.raises(CheckError, match="command"):
         run_check(repo, tmp_path, command="make test")
-    with pytest.raises(CheckError, match="failed before running tests"):
-        run_check(repo, tmp_path, command="pytest --no-such-option")
+    outcome, status = run_check(repo, tmp_path, command="pytest --no-such-option")
+    assert status == "error" and outcome.metrics["percent_covered"] is None and not outcome.findings
+    assert "pytest was used wrongly, exit 4" in outcome.summary and "--no-such-option" in outcome.summary
+    assert "\n" not in outcome.summary
 
 
 def test_diff_coverage_on_lines_changed_since_base_ref(tmp_path):
