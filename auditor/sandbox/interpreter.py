@@ -51,8 +51,8 @@ def find_python(repo: Path, configured: str | Path | None,
     if configured:
         path = absolute(configured)
         if not path.exists():
-            raise InterpreterError(f"--python {configured}: no such file ({path}, relative to the working "
-                                   f"directory {Path.cwd()})")
+            raise InterpreterError(f"--python {path}: no such file (a relative --python is relative to the "
+                                   f"working directory, here {Path.cwd()})")
         if not os.access(path, os.X_OK) or path.is_dir():
             raise InterpreterError(f"--python {configured}: not an executable file ({path})")
         return path, "--python"
