@@ -8,7 +8,8 @@ no number is no regression — and no improvement either):
 - latency ``p95_ms``, overall and per endpoint (``metrics["endpoints"]`` rows with method, path, p95_ms).
   Worse only when above the baseline by the ratio AND by the noise band: a few-ms p95 jitters by more
   than 10 % from run to run. Runs in different load modes (open vs closed) are not comparable: skipped.
-- coverage ``percent_covered``: down by more than ``coverage_drop`` percentage points.
+- coverage ``percent_covered``: down by more than ``coverage_drop`` percentage points, like with like (the
+  same ``scope`` of measured files: ``coverage_pair``).
 - nplusone: the number of NPQ001 (potential N+1) findings, up by more than ``nplusone_increase``.
   Findings a check itself marked suppressed are not counted; ones accepted in the ignore file are
   (they are still N+1 queries, and the gate counts them before the ignore file is applied).
@@ -122,9 +123,10 @@ def metric_changes(baseline: Iterable[CheckResult], current: Iterable[CheckResul
         changes += _latency(old["latency"].metrics, new["latency"].metrics, limits)
     if "coverage" in old and "coverage" in new:
         drop = limits.coverage_drop or 0.0
-        changes += _banded("coverage", "percent_covered", old["coverage"].metrics.get("percent_covered"),
-                           new["coverage"].metrics.get("percent_covered"), drop, f"-{_fmt(drop)} percentage points",
-                           unit=" %")
+        pair = coverage_pair(old["coverage"].metrics, new["coverage"].metrics)
+        if pair is not None:
+            changes += _banded("coverage", "percent_covered", *pair, drop, f"-{_fmt(drop)} percentage points",
+                               unit=" %")
     if "nplusone" in old and "nplusone" in new:
         allowed = limits.nplusone_increase or 0
         before, after = nplusone_count(old["nplusone"]), nplusone_count(new["nplusone"])
@@ -136,6 +138,26 @@ def metric_changes(baseline: Iterable[CheckResult], current: Iterable[CheckResul
                            new["openapi"].metrics.get("completeness_percent"), drop,
                            f"-{_fmt(drop)} percentage points", unit=" %")
     return changes
+
+
+def coverage_pair(old: dict[str, Any], new: dict[str, Any]) -> tuple[Any, Any] | None:
+    """The two coverage figures that measured the same files, or None when no pair did.
+
+    Since issue 14 the coverage check's figure is the application's (``scope`` "application": tests left out)
+    when the repo has no coverage config of its own, and ``percent_covered_with_tests`` is the figure with
+    them. A report without ``scope`` predates that: it measured the whole repo, tests included, exactly when
+    the newer one would say "application". Figures of different scopes are not compared: a drop there is
+    the file set changing, not the tests."""
+    old_scope, new_scope = old.get("scope"), new.get("scope")
+    if old_scope == new_scope:
+        return old.get("percent_covered"), new.get("percent_covered")
+    if old_scope is None and new_scope == "application":
+        return old.get("percent_covered"), new.get("percent_covered_with_tests")
+    if new_scope is None and old_scope == "application":
+        return old.get("percent_covered_with_tests"), new.get("percent_covered")
+    if None in (old_scope, new_scope) and "repo-config" in (old_scope, new_scope):
+        return old.get("percent_covered"), new.get("percent_covered")  # the repo's config, before and after
+    return None
 
 
 def nplusone_count(check: CheckResult) -> int:
