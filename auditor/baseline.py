@@ -20,7 +20,7 @@ from auditor.config import RegressionSettings
 from auditor.files import UnreadableFile, read_regular_file
 from auditor.model import CheckResult, Report, Status
 from auditor.regressions import REGRESSION_RULE_IDS, metric_changes
-from reports.json_report import ReportLoadError, report_from_data
+from auditor.report_file import ReportLoadError, report_from_data
 
 MAX_BASELINE_BYTES = 50 * 1024 * 1024  # as the openapi check's own limit (checks/openapi/inventory.py)
 

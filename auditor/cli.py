@@ -149,7 +149,7 @@ def rerender(
     verbose: VerboseOpt = False,
 ) -> None:
     """Re-render a saved report.json without the target (optionally re-gated with --fail-on)."""
-    from reports.json_report import ReportLoadError, load_report
+    from auditor.report_file import ReportLoadError, load_report
 
     ui = ConsoleUI(quiet=quiet, verbose=verbose)
     try:
@@ -192,7 +192,8 @@ def compare_reports(
         settings = load_settings(flags, check_ids=set(load_checks()))
         if output_dir is not None:
             prepare_output_dir(output_dir)
-        code, lines, written = run_compare(old, new, output_dir=output_dir, formats=_csv(format) or tuple(FORMATS),
+        code, lines, written = run_compare(old, new, renderers=load_renderers(), output_dir=output_dir,
+                                           formats=_csv(format) or FORMATS,
                                            limits=settings.policy.regression_limits(), fail_on=settings.fail_on,
                                            fail_on_by_check=settings.policy.fail_on)
     except (BaselineError, ConfigError, OutputError, PluginError) as exc:

@@ -13,8 +13,8 @@ BaselineError), one line, which the CLI turns into exit 2.
 
 Entry point for the CLI::
 
-    run_compare(old_path, new_path, *, output_dir=None, formats=("md", "html", "json"), limits=None,
-                fail_on="high", fail_on_by_check=None) -> tuple[int, list[str], list[Path]]
+    run_compare(old_path, new_path, *, renderers=None, output_dir=None, formats=("md", "html", "json"),
+                limits=None, fail_on="high", fail_on_by_check=None) -> tuple[int, list[str], list[Path]]
 
 returns (exit code, the lines to print, the files written); it prints nothing itself.
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -31,12 +31,14 @@ from typing import Any
 
 from auditor.baseline import BaselineError
 from auditor.config import PRESETS, RegressionSettings
-from auditor.model import VERDICT_WORDS, CheckResult, Finding, Report, Severity, Status
+from auditor.model import VERDICT_WORDS, CheckResult, Finding, Report, Severity, Status, location_text
 from auditor.regressions import REGRESSION_RULE_IDS, MetricChange, metric_changes
-from reports.common import format_location
-from reports.json_report import ReportLoadError, load_report
+from auditor.report_file import ReportLoadError, load_report
 
-FORMATS = {"md": "compare.md", "html": "compare.html", "json": "compare.json"}
+# compare.json is the core's own (Comparison.to_json); the other formats come from the report renderers
+# (entry points, auditor.registry) that implement ``render_comparison`` and ``comparison_filename``.
+FORMATS = ("md", "html", "json")
+JSON_FILENAME = "compare.json"
 TEXT_LISTED = 20  # findings / metrics listed per group on the console; the rest are counted
 
 # Terminal control characters and bidi overrides in target-derived text must not reach a console.
@@ -142,15 +144,6 @@ class Comparison:
         }
         return json.dumps(data, indent=2) + "\n"
 
-    def to_markdown(self) -> str:
-        from reports.compare_render import render_markdown  # the renderers stay out of the core import
-
-        return render_markdown(self)
-
-    def to_html(self) -> str:
-        from reports.compare_render import render_html
-
-        return render_html(self)
 
 
 def compare(old: Report, new: Report, limits: RegressionSettings | None = None, *, fail_on: str = "high",
@@ -186,27 +179,38 @@ def compare(old: Report, new: Report, limits: RegressionSettings | None = None, 
     return result
 
 
+def comparison_writers(renderers: Mapping[str, Any]) -> dict[str, tuple[str, Callable[[Comparison], str]]]:
+    """{format: (file name, render)}: JSON from the core, the rest from the renderers that can."""
+    writers: dict[str, tuple[str, Callable[[Comparison], str]]] = {"json": (JSON_FILENAME, Comparison.to_json)}
+    for fmt, cls in renderers.items():
+        if hasattr(cls, "render_comparison") and hasattr(cls, "comparison_filename"):
+            writers[fmt] = (cls.comparison_filename, lambda result, cls=cls: cls().render_comparison(result))
+    return writers
+
+
 def run_compare(old_path: str | PathLike[str], new_path: str | PathLike[str], *,
-                output_dir: Path | None = None, formats: Iterable[str] = tuple(FORMATS),
-                limits: RegressionSettings | None = None, fail_on: str = "high",
+                renderers: Mapping[str, Any] | None = None, output_dir: Path | None = None,
+                formats: Iterable[str] = FORMATS, limits: RegressionSettings | None = None, fail_on: str = "high",
                 fail_on_by_check: Mapping[str, str] | None = None) -> tuple[int, list[str], list[Path]]:
     """Load both reports, compare them, write compare.<fmt> for each format into ``output_dir`` (none
-    without it) and return (exit code 0/1, console lines, written files). CompareError on bad input."""
+    without it) through ``renderers`` (auditor.registry.load_renderers(); JSON needs none) and return
+    (exit code 0/1, console lines, written files). CompareError on bad input."""
+    writers = comparison_writers(renderers or {})
     formats = list(dict.fromkeys(formats))
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in writers] if output_dir is not None else []
     if unknown:
-        raise CompareError(f"compare: unknown format {unknown[0]!r} (choose from {', '.join(FORMATS)})")
+        raise CompareError(f"compare: unknown format {unknown[0]!r} (choose from {', '.join(writers)})")
     old, new = _load(old_path), _load(new_path)
     result = compare(old, new, limits, fail_on=fail_on, fail_on_by_check=fail_on_by_check,
                      old_label=str(old_path), new_label=str(new_path))
     written: list[Path] = []
     if output_dir is not None:
-        render = {"md": result.to_markdown, "html": result.to_html, "json": result.to_json}
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
             for fmt in formats:
-                path = output_dir / FORMATS[fmt]
-                path.write_text(render[fmt](), encoding="utf-8")
+                filename, render = writers[fmt]
+                path = output_dir / filename
+                path.write_text(render(result), encoding="utf-8")
                 written.append(path)
         except OSError as exc:
             raise CompareError(f"compare: cannot write to {output_dir}: {exc.strerror or exc}") from None
@@ -221,15 +225,10 @@ def clean(text: Any, limit: int = 200) -> str:
 
 def finding_line(diff: FindingDiff) -> str:
     f = diff.finding
-    where = location_text(f.location)
+    where = location_text(dict(f.location))
     flag = " (suppressed)" if f.suppressed else ""
     return f"[{f.severity}] {clean(f.rule_id, 20)} {clean(diff.check, 40)}: {clean(f.title, 120)}" \
            f"{' — ' + clean(where, 120) if where else ''}{flag}"
-
-
-def location_text(location: Mapping[str, Any]) -> str:
-    """"GET /x", "app.py:3" or "https://..." — the same words as the report's renderers."""
-    return format_location(dict(location))
 
 
 def _load(path: str | PathLike[str]) -> Report:

@@ -16,6 +16,23 @@ SCHEMA_VERSION = "1.1"
 READABLE_SCHEMA_VERSIONS = ("1.0", "1.1")  # 1.1 only added fields: a 1.0 report reads as is
 
 
+def location_text(location: dict[str, Any] | None) -> str:
+    """A finding's location in words: "GET /books/{id}", "app/main.py:42", a URL, or "key=value, ..." for
+    anything else (parts joined by " · ")."""
+    if not location:
+        return ""
+    parts = []
+    if location.get("endpoint"):
+        parts.append(str(location["endpoint"]))
+    if location.get("file"):
+        line = location.get("line")
+        parts.append(f"{location['file']}:{line}" if line not in (None, "") else str(location["file"]))
+    if location.get("url"):
+        parts.append(str(location["url"]))
+    parts.extend(f"{k}={v}" for k, v in location.items() if k not in ("endpoint", "file", "line", "url"))
+    return " · ".join(parts)
+
+
 class Severity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"

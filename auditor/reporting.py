@@ -82,7 +82,10 @@ def append_step_summary(report: Report, renderers: dict[str, Any], markdown: str
     where = _one_line(target)
     try:
         if markdown is None:
-            markdown = _markdown_renderer(renderers)().render(report)
+            renderer = _markdown_renderer(renderers)
+            if renderer is None:
+                return f"warning: ${STEP_SUMMARY_ENV} not written: no Markdown renderer is installed"
+            markdown = renderer().render(report)
     except Exception as exc:  # noqa: BLE001 — a summary is a courtesy: it must never cost the audit
         return f"warning: ${STEP_SUMMARY_ENV} not written: the Markdown report failed: {type(exc).__name__}: " \
                f"{_one_line(exc)}"
@@ -114,11 +117,8 @@ def _one_line(text: object, limit: int = 300) -> str:
 
 
 def _markdown_renderer(renderers: dict[str, Any]) -> Any:
-    if "md" in renderers:
-        return renderers["md"]
-    from reports.markdown import MarkdownRenderer  # the renderers stay out of the core import
-
-    return MarkdownRenderer
+    """The "md" renderer of the registry (entry points); None when no plugin provides one."""
+    return renderers.get("md")
 
 
 def summary_lines(report: Report, written: list[Path]) -> list[str]:

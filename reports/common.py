@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from auditor import gate
 from auditor.model import VERDICT_WORDS  # noqa: F401 — re-exported: the renderers take their words from here
-from auditor.model import OUTLINE, CheckResult, Finding, Report, Section, Severity, Status, Verdict
+from auditor.model import OUTLINE, CheckResult, Finding, Report, Section, Severity, Status, Verdict, location_text
 
 # Relative link base of the check catalogue (one file per check, one anchor per rule id).
 CATALOGUE_BASE = "docs/checks/"
@@ -61,20 +61,8 @@ def xml_safe(text: Any) -> str:
 
 
 def format_location(location: dict[str, Any] | None) -> str:
-    """"GET /books/{id}", "app/main.py:42", a URL, or "key=value, ..." for anything else."""
-    if not location:
-        return ""
-    parts = []
-    if location.get("endpoint"):
-        parts.append(str(location["endpoint"]))
-    if location.get("file"):
-        line = location.get("line")
-        parts.append(f"{location['file']}:{line}" if line not in (None, "") else str(location["file"]))
-    if location.get("url"):
-        parts.append(str(location["url"]))
-    rest = {k: v for k, v in location.items() if k not in ("endpoint", "file", "line", "url")}
-    parts.extend(f"{k}={v}" for k, v in rest.items())
-    return one_line(" · ".join(parts), SHORT_LIMIT)
+    """"GET /books/{id}", "app/main.py:42", a URL, or "key=value, ..." for anything else, on one line."""
+    return one_line(location_text(location), SHORT_LIMIT)
 
 
 def catalogue_link(check_id: str, rule_id: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from jinja2 import Environment, PackageLoader, TemplateNotFound, select_autoescape
 
@@ -25,6 +25,9 @@ from reports.gate_view import finding_state, gate_view, has_baseline, suppressio
 from reports.common import (CELL_LIMIT, EVIDENCE_LIMIT, SEVERITIES, SEVERITY_COLOURS, SHORT_LIMIT,
                             STATUS_ICONS, STATUS_WORDS, TEXT_LIMIT, VERDICT_WORDS, format_location,
                             format_number, one_line, truncate)
+
+if TYPE_CHECKING:
+    from auditor.compare import Comparison
 
 TABLE_VISIBLE_ROWS = 20      # rows of a list-of-dict metric shown before "show all"
 TABLE_MAX_ROWS = 1000        # rows rendered at all (inside "show all"); the rest are counted only
@@ -144,9 +147,16 @@ def metric_parts(metrics: dict[str, Any]) -> tuple[str, Pairs, list[Table], list
 class HtmlRenderer:
     format: ClassVar[str] = "html"
     filename: ClassVar[str] = "report.html"
+    comparison_filename: ClassVar[str] = "compare.html"  # `audit compare`
 
     def __init__(self) -> None:
         self.env = make_environment()
+
+    def render_comparison(self, comparison: Comparison) -> str:
+        """`audit compare`'s compare.html."""
+        from reports.compare_render import render_html  # it imports this module
+
+        return render_html(comparison)
 
     def render(self, report: Report) -> str:
         return self.env.get_template("report.html.j2").render(**self.context(report))

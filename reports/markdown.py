@@ -18,13 +18,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from auditor.model import CheckResult, Finding, Report
 from reports.common import (STATUS_EMOJI, STATUS_WORDS, VERDICT_EMOJI, VERDICT_WORDS, count_phrase,
                             endpoint_inventory, fail_on, format_duration, format_location, one_line,
                             severity_counts)
 from reports.gate_view import GateView, gate_view, has_baseline, suppression_note
+
+if TYPE_CHECKING:
+    from auditor.compare import Comparison
 
 MARKER = "<!-- backend-auditor:report -->"
 MAX_BYTES = 60_000
@@ -98,6 +101,13 @@ Pair = tuple[CheckResult, Finding]
 class MarkdownRenderer:
     format: ClassVar[str] = "md"
     filename: ClassVar[str] = "report.md"
+    comparison_filename: ClassVar[str] = "compare.md"  # `audit compare`
+
+    def render_comparison(self, comparison: Comparison) -> str:
+        """`audit compare`'s compare.md."""
+        from reports.compare_render import render_markdown  # it imports this module
+
+        return render_markdown(comparison)
 
     def render(self, report: Report) -> str:
         gate = gate_view(report)

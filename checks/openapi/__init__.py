@@ -1,4 +1,5 @@
-"""openapi: openapi documentation and conformance — BEING BUILT (its issue); registered so the entry point resolves."""
+"""openapi: the OpenAPI document found, validated and judged for completeness, the endpoint inventory and
+breaking changes against a baseline, and live conformance through schemathesis (safe by default)."""
 
 from checks.openapi.check import OpenApiCheck
 

@@ -1,4 +1,5 @@
-"""security: security of code and service — BEING BUILT (its issue); registered so the entry point resolves."""
+"""security: bandit and committed secrets in the repository, and safe GET-only probes of the service
+(authentication, credential exposure, CORS, verbose errors, headers, rate limiting)."""
 
 from checks.security.check import SecurityCheck
 

@@ -9,7 +9,7 @@ from auditor.baseline import BaselineError, add_regressions, load_baseline, mark
 from auditor.config import PRESETS, PolicySettings, RegressionSettings
 from auditor.model import Status
 from auditor.regressions import RULES
-from reports.json_report import validation_errors
+from auditor.report_file import validation_errors
 from tests.checks.catalogue_helpers import assert_docs_mirror
 from tests.core.gating_helpers import check, finding, latency, nplusone, report, save
 

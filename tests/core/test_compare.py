@@ -10,6 +10,9 @@ from auditor.baseline import BaselineError
 from auditor.compare import CompareError, compare, run_compare
 from auditor.config import PolicySettings
 from auditor.model import Status, Verdict
+from auditor.registry import load_renderers
+from reports.html import HtmlRenderer
+from reports.markdown import MarkdownRenderer
 from tests.core.gating_helpers import check, finding, latency, nplusone, report, save
 
 HOSTILE = "<script>alert(1)</script>"
@@ -21,7 +24,7 @@ def files(tmp_path, old, new):
 
 def run(tmp_path, old, new, **kwargs):
     old_path, new_path = files(tmp_path, old, new)
-    return run_compare(old_path, new_path, **kwargs)
+    return run_compare(old_path, new_path, renderers=load_renderers(), **kwargs)
 
 
 def test_same_findings_nothing_new_exit_0(tmp_path):
@@ -151,7 +154,7 @@ class _Collector(HTMLParser):
 def test_html_autoescapes_a_hostile_title_and_loads_nothing(tmp_path):
     hostile = finding("SEC102", "critical", file='x.py"><img src=x onerror=alert(1)>', title=HOSTILE)
     result = compare(report(check("security")), report(check("security", [hostile])))
-    page = result.to_html()
+    page = HtmlRenderer().render_comparison(result)
     parsed = _Collector()
     parsed.feed(page)
     assert "script" not in parsed.tags and "img" not in parsed.tags
@@ -164,7 +167,7 @@ def test_html_autoescapes_a_hostile_title_and_loads_nothing(tmp_path):
 def test_markdown_and_console_neutralise_hostile_text(tmp_path):
     hostile = finding("SEC102", "critical", file="a.py", title=HOSTILE + " @admin | col \x1b[31m")
     result = compare(report(check("security")), report(check("security", [hostile])))
-    md = result.to_markdown()
+    md = MarkdownRenderer().render_comparison(result)
     assert "<script>" not in md and "@admin" not in md and "&lt;script&gt;" in md
     assert not re.search(r"(?<!\\)\| col", md)  # the pipe cannot end the table cell
     text = "\n".join(result.to_text())
@@ -192,8 +195,8 @@ def test_a_bad_report_is_one_line(tmp_path, content, expected):
 def test_an_unknown_format_or_unwritable_output_is_one_line(tmp_path):
     old, new = files(tmp_path, report(latency(1.0)), report(latency(1.0)))
     with pytest.raises(CompareError, match="unknown format 'pdf'"):
-        run_compare(old, new, output_dir=tmp_path / "out", formats=["md", "pdf"])
+        run_compare(old, new, renderers=load_renderers(), output_dir=tmp_path / "out", formats=["md", "pdf"])
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(CompareError, match="cannot write"):
-        run_compare(old, new, output_dir=blocker / "out")
+        run_compare(old, new, renderers=load_renderers(), output_dir=blocker / "out")

@@ -192,6 +192,6 @@ def test_a_server_that_is_down_is_one_line_naming_it(tmp_path):
 
 
 def test_a_missing_python_is_one_line(tmp_path):
-    with pytest.raises(SandboxError, match="--python nowhere/python: no such file"):
+    with pytest.raises(SandboxError, match=r"--python \S*nowhere/python: no such file"):
         Sandbox(repo=tmp_path, tmp_dir=tmp_path / "sb", python="nowhere/python", server_url=None,
                 options=SandboxOptions(), registry=ScratchRegistry(), should_stop=lambda: False)

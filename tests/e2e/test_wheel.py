@@ -92,7 +92,7 @@ def test_the_wheel_holds_every_file_of_its_packages_and_the_sdist_every_source_f
     assert sorted(expected - shipped) == []   # e.g. sample_service/Dockerfile, RUNBOOK.md, requirements.txt
     assert sorted(shipped - expected) == []   # and nothing else (no tests/, no build debris)
     for data in ("sample_service/Dockerfile", "sample_service/Dockerfile.dockerignore", "sample_service/RUNBOOK.md",
-                 "sample_service/requirements.txt", "sample_service/alembic.ini", "reports/schema/report.schema.json"):
+                 "sample_service/requirements.txt", "sample_service/alembic.ini", "auditor/report.schema.json"):
         assert data in shipped, data
     with tarfile.open(built.sdist) as sdist:
         top = sdist.getnames()[0].split("/", 1)[0]

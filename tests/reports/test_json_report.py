@@ -5,7 +5,8 @@ import jsonschema
 import pytest
 
 from auditor.model import Report, Verdict
-from reports.json_report import JsonRenderer, ReportLoadError, load_report, report_schema, validation_errors
+from auditor.report_file import ReportLoadError, load_report, report_schema, validation_errors
+from reports.json_report import JsonRenderer
 from tests.reports.conftest import sample_report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,7 +126,7 @@ def test_a_schema_1_0_report_is_read_and_renders_in_every_format(tmp_path):
     import json as _json
 
     from auditor.registry import load_renderers
-    from reports.json_report import load_report
+    from auditor.report_file import load_report
     from tests.reports.conftest import sample_report
 
     data = sample_report().to_dict()
