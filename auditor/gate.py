@@ -51,13 +51,23 @@ def regate(checks: list[CheckResult], fail_on: str, *, levels: dict[str, str] | 
                                     Status.WARN if own_warn else None, levels.get(check.id, "error"))
 
 
+def verified(check: CheckResult) -> bool:
+    """Whether a check that ran verified anything. A check that ran but could verify nothing says so with
+    ``metrics["verified"] = false`` (migrations that could not be applied anywhere): it counts as skipped
+    for the verdict's "measured nothing" rule."""
+    return check.status is not Status.SKIPPED and check.metrics.get("verified", True) is not False
+
+
 def verdict(checks: list[CheckResult]) -> Verdict:
-    """A run in which no check could judge anything (all skipped) measured nothing: never a pass."""
+    """A run in which no check could judge anything (all skipped, or verified nothing) measured nothing:
+    never a pass."""
     statuses = {c.status for c in checks}
-    if Status.ERROR in statuses or not statuses - {Status.SKIPPED}:
+    if Status.ERROR in statuses:
         return Verdict.ERROR
     if Status.FAIL in statuses:
         return Verdict.FAIL
+    if not any(verified(c) for c in checks):
+        return Verdict.ERROR
     return Verdict.PASS
 
 

@@ -49,7 +49,10 @@ def discover(repo: Path) -> list[tuple[Path, Path | None, str]]:
         if "env.py" in files and (root / "versions").is_dir() and root.resolve() not in found:
             text = _read(root / "env.py") or ""
             if "alembic" in text:
-                found[root.resolve()] = (root, None, "")
+                # Flask-Migrate keeps an alembic.ini without script_location in the migrations directory
+                # (it sets the location itself): its logging sections are what env.py's fileConfig reads.
+                ini = root / "alembic.ini"
+                found[root.resolve()] = (root, ini if ini.is_file() else None, "")
     return list(found.values())
 
 
@@ -101,7 +104,8 @@ def version_files(location: Path) -> list[Path]:
 
 def load(repo: Path, location: Path, ini: Path | None, url: str) -> History:
     history = History(framework="alembic", location=_rel(location, repo), ini=_rel(ini, repo) if ini else None,
-                      script_location=str(location.resolve()), url_hint=url)
+                      script_location=str(location.resolve()), url_hint=url,
+                      flask="current_app" in (_read(location / "env.py") or ""))
     for path in version_files(location):
         text = _read(path)
         rel = _rel(path, repo)
@@ -196,6 +200,10 @@ def operations(func: ast.FunctionDef) -> list[Op]:
             ops.append(_op(node, method, table=None, batch=False))
         elif receiver in batch_tables:
             ops.append(_op(node, method, table=batch_tables[receiver], batch=True))
+        elif method == "execute" and node.args:
+            # SQL run on the migration's connection (op.get_bind().execute(sa.text("UPDATE ..."))): a
+            # backfill or destructive statement as much as op.execute's.
+            ops.append(_op(node, method, table=None, batch=False))
     ops.sort(key=lambda o: o.line)
     return ops
 

@@ -48,22 +48,43 @@ def _type(text: str | None) -> tuple[str, int | None]:
     return name, length
 
 
-def narrowing(old: str | None, new: str | None) -> str | None:
-    """Why changing a column from `old` to `new` loses data, or None when it does not (or cannot be told)."""
+# What a narrowing change does to existing rows, by database: PostgreSQL refuses values that do not fit
+# (the migration fails), MySQL/MariaDB cut or round them (an error only in strict mode), SQLite keeps them.
+_EFFECTS = {
+    "postgresql": {"text": "fails on rows holding longer values (PostgreSQL refuses to cut them: the migration "
+                           "errors mid-deploy)",
+                   "int": "fails on rows holding values out of the new range",
+                   "fraction": "rounds away the fractional part",
+                   "time": "drops the time of day"},
+    "mysql": {"text": "truncates longer values (or fails in strict SQL mode)",
+              "int": "clips out-of-range values (or fails in strict SQL mode)",
+              "fraction": "rounds away the fractional part",
+              "time": "drops the time of day"},
+    "": {"text": "truncates or rejects longer values, depending on the database",
+         "int": "clips or rejects out-of-range values, depending on the database",
+         "fraction": "drops the fractional part",
+         "time": "drops the time of day"},
+}
+
+
+def narrowing(old: str | None, new: str | None, dialect: str = "") -> str | None:
+    """Why changing a column from `old` to `new` loses data (in words that fit the database), or None when
+    it does not (or cannot be told)."""
     (old_name, old_len), (new_name, new_len) = _type(old), _type(new)
     if not old_name or not new_name:
         return None
+    effects = _EFFECTS.get(dialect, _EFFECTS[""])
     if old_name in _INT_RANK and new_name in _INT_RANK and _INT_RANK[new_name] < _INT_RANK[old_name]:
-        return f"{old_name} to {new_name} cuts the integer range"
+        return f"{old_name} to {new_name} cuts the integer range: it {effects['int']}"
     if old_name in _NUMERIC and new_name in _INT_RANK:
-        return f"{old_name} to {new_name} drops the fractional part"
+        return f"{old_name} to {new_name} {effects['fraction']}"
     if old_name in _DATE_RANK and new_name in _DATE_RANK and _DATE_RANK[new_name] < _DATE_RANK[old_name]:
-        return f"{old_name} to {new_name} drops the time of day"
+        return f"{old_name} to {new_name} {effects['time']}"
     old_text = old_name in _TEXT_UNBOUNDED or old_name in _TEXT_BOUNDED
     if old_text and new_name in _TEXT_BOUNDED and new_len is not None:
         old_cap = None if old_name in _TEXT_UNBOUNDED else old_len
         if old_cap is None or new_len < old_cap:
-            return f"{old_name}{f'({old_len})' if old_len else ''} to {new_name}({new_len}) truncates longer values"
+            return f"{old_name}{f'({old_len})' if old_len else ''} to {new_name}({new_len}) {effects['text']}"
     return None
 
 
@@ -71,7 +92,9 @@ def _loc(m: Migration, line: int | None) -> dict[str, Any]:
     return {"file": m.file, "line": line or 1}
 
 
-def judge_history(history: History, graph: Graph, *, postgresql: bool) -> list[Finding]:
+def judge_history(history: History, graph: Graph, *, dialect: str = "") -> list[Finding]:
+    """``dialect``: "postgresql", "mysql", "sqlite" or "" (unknown), for the rules whose truth or words
+    depend on the database (MIG006 is PostgreSQL's; MIG001's effect on existing rows)."""
     findings: list[Finding] = []
     for file, line, message in history.problems:
         findings.append(make_finding("MIG010", f"{file} could not be read as a migration: {message}.",
@@ -93,36 +116,53 @@ def judge_history(history: History, graph: Graph, *, postgresql: bool) -> list[F
                 "MIG004", f"The migrations{where} have {len(heads)} heads: {', '.join(heads)}.",
                 _loc(by_id[heads[-1]], 1), evidence="\n".join(f"{h}: {by_id[h].file} ({by_id[h].message})"[:200]
                                                               for h in heads), key=branch))
+    ancestors = _ancestors(graph)
     for m in graph.ordered:
-        findings += judge_migration(m, postgresql=postgresql)
+        findings += judge_migration(m, dialect=dialect, preceding=ancestors.get(m.id, []))
     return findings
 
 
-def judge_migration(m: Migration, *, postgresql: bool) -> list[Finding]:
+def _ancestors(graph: Graph) -> dict[str, list[Migration]]:
+    """Each migration's ancestors (its parents, their parents...), nearest first: what ran before it."""
+    by_id = {m.id: m for m in graph.ordered}
+    out: dict[str, list[Migration]] = {}
+    for m in graph.ordered:
+        seen: list[Migration] = []
+        queue = list(m.parents)
+        while queue:
+            parent = by_id.get(queue.pop(0))
+            if parent is None or parent in seen:
+                continue
+            seen.append(parent)
+            queue += parent.parents
+        out[m.id] = seen
+    return out
+
+
+def judge_migration(m: Migration, *, dialect: str = "", preceding: list[Migration] | None = None) -> list[Finding]:
     findings: list[Finding] = []
     created = {op.table for op in m.upgrade if op.name in ("create_table", "CreateModel") and op.table}
-    earlier_sql: list[str] = []
+    earlier: list[Op] = [op for before in preceding or [] for op in before.upgrade]
     for op in m.upgrade:
-        findings += _destructive(m, op)
-        findings += _not_null(m, op, created, earlier_sql)
-        if postgresql:
+        findings += _destructive(m, op, dialect)
+        findings += _not_null(m, op, created, earlier)
+        if dialect == "postgresql":
             findings += _index(m, op, created)
-        if op.sql:
-            earlier_sql.append(op.sql)
+        earlier.append(op)
     if m.irreversible_reason:
         findings.append(make_finding("MIG003", f"Migration {m.id} cannot be rolled back: {m.irreversible_reason}.",
                                      _loc(m, m.downgrade_line or m.upgrade_line)))
     return findings
 
 
-def _destructive(m: Migration, op: Op) -> list[Finding]:
+def _destructive(m: Migration, op: Op, dialect: str) -> list[Finding]:
     what = None
     if op.name in ("drop_table", "DeleteModel"):
         what = f"drops table {op.table or '?'}"
     elif op.name in ("drop_column", "RemoveField"):
         what = f"drops column {op.table or '?'}.{op.column or '?'}"
     elif op.name == "alter_column":
-        why = narrowing(op.type_old, op.type_new)
+        why = narrowing(op.type_old, op.type_new, dialect)
         if why:
             what = f"narrows column {op.table or '?'}.{op.column or '?'}: {why}"
     elif op.sql and _DESTRUCTIVE_SQL.search(op.sql):
@@ -133,7 +173,25 @@ def _destructive(m: Migration, op: Op) -> list[Finding]:
                          key=op.describe())]
 
 
-def _not_null(m: Migration, op: Op, created: set[str | None], earlier_sql: list[str]) -> list[Finding]:
+def backfills(op: Op, table: str | None, column: str | None) -> bool:
+    """Whether ``op`` (run before a SET NOT NULL) fills the column: an UPDATE of the table (literal SQL that
+    names the table, and the column when it names one), or an update expression built in Python
+    (op.execute(users.update()...), sa.update(...)), or a Django RunPython data migration."""
+    if op.name == "RunPython":
+        return True
+    if op.sql is not None:
+        sql = op.sql
+        if not _UPDATE_SQL.search(sql):
+            return False
+        if table and not re.search(rf"\bUPDATE\s+[\"`\[]?{re.escape(table)}\b", sql, re.I):
+            return False
+        # The column must be assigned (SET col = ...), not merely read ("SET nickname = email").
+        return not column or bool(re.search(rf"[\s,\"`\[]{re.escape(column)}[\"`\]]?\s*=(?!=)", sql, re.I))
+    return op.name == "execute" and bool(re.search(r"\bupdate\(", op.source, re.I)) and \
+        (not table or table in op.source)
+
+
+def _not_null(m: Migration, op: Op, created: set[str | None], earlier: list[Op]) -> list[Finding]:
     if op.table in created:
         return []  # a column of a table created in the same migration: the table is empty
     kw = op.column_kwargs
@@ -149,9 +207,11 @@ def _not_null(m: Migration, op: Op, created: set[str | None], earlier_sql: list[
                                  f"{op.column or '?'} without a default.", _loc(m, op.line), evidence=op.source,
                                  key=op.describe())]
     elif op.name == "alter_column" and op.kwargs.get("nullable") is False \
-            and op.kwargs.get("server_default") is None and not any(_UPDATE_SQL.search(s) for s in earlier_sql):
+            and op.kwargs.get("server_default") is None \
+            and not any(backfills(before, op.table, op.column) for before in earlier):
         return [make_finding("MIG002", f"Migration {m.id} makes {op.table or '?'}.{op.column or '?'} NOT NULL "
-                             "without a default or a backfill (UPDATE) before it: it fails if any row holds NULL.",
+                             "without a default or a backfill (an UPDATE of the table, in it or in a migration "
+                             "before it): it fails if any row holds NULL.",
                              _loc(m, op.line), evidence=op.source, severity=Severity.MEDIUM, key=op.describe())]
     return []
 

@@ -58,3 +58,4 @@ class History:
     ini: str | None = None             # alembic.ini, repo-relative
     script_location: str | None = None  # absolute, for the scratch run
     url_hint: str = ""                 # sqlalchemy.url of the ini (dialect hint only; never shown with a password)
+    flask: bool = False                # Flask-Migrate: env.py takes its engine from current_app

@@ -35,9 +35,10 @@ _RULES = (
          "Upgrading then downgrading the migrations on an empty scratch database failed: the rollback path is "
          "broken. Fix the downgrade() named in the message and test it (alembic downgrade base)."),
     Rule("MIG008", "Migrations could not be applied to a scratch database", Severity.LOW,
-         "The audit applies the migrations to an empty SQLite database to compare them with the models and to "
-         "test the downgrades; here that failed, so neither was verified. If the migrations are for PostgreSQL "
-         "only, check drift and downgrades in CI against a PostgreSQL service."),
+         "A migration failed (or hung) on an empty scratch database of the engine it was run on, so the chain "
+         "cannot be applied as it stands and drift and downgrades were not verified. Fix the migration named "
+         "in the finding and apply it to an empty database of the service's engine (alembic upgrade heads / "
+         "manage.py migrate)."),
     Rule("MIG009", "Broken migration chain", Severity.HIGH,
          "A migration names a parent that does not exist, two migrations share an id, or the chain loops: the "
          "migration tool cannot order them. Fix down_revision / dependencies so every migration has one "

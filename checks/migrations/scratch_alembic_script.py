@@ -4,8 +4,15 @@ sandbox created on a PostgreSQL or MariaDB server), compare the models with it (
 downgrade to base and upgrade again. Every engine the repo's env.py creates is forced onto the scratch
 database, so no other database can be touched. Writes a JSON result file.
 
-argv: ini_or_empty script_location result_json roundtrip(0/1); the scratch database's URL in the
-environment variable BACKEND_AUDITOR_SCRATCH_URL (not on the command line, where `ps` shows it).
+argv: ini_or_empty script_location result_json roundtrip(0/1) flask(0/1); the scratch database's URL in
+the environment variable BACKEND_AUDITOR_SCRATCH_URL (not on the command line, where `ps` shows it).
+
+With flask = 1 (a Flask-Migrate env.py, which reads the engine from ``current_app``), the application is
+loaded the way ``flask db upgrade`` loads it (FLASK_APP, else app.py / wsgi.py and their create_app
+factory) and every step runs inside its application context.
+
+Each failed step says whether the error was raised inside a migration file (the repo's migration is at
+fault) or before any migration ran (env.py, the app, its settings: the run's environment).
 """
 
 import json
@@ -16,8 +23,10 @@ import traceback
 
 def main() -> None:
     ini, location, result_path, roundtrip = sys.argv[1:5]
+    flask = sys.argv[5:6] == ["1"]
     url = os.environ["BACKEND_AUDITOR_SCRATCH_URL"]
     out = {"steps": [], "drift": None, "drift_error": None}
+    versions = os.path.realpath(os.path.join(location, "versions"))
 
     def save() -> None:
         with open(result_path, "w", encoding="utf-8") as handle:
@@ -53,20 +62,55 @@ def main() -> None:
             return True
         except BaseException as exc:  # noqa: BLE001 — any failure of the repo's migrations is a result
             out["steps"].append({"step": name, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:600],
-                                 "trace": traceback.format_exc()[-1500:]})
+                                 "trace": traceback.format_exc()[-1500:],
+                                 "migration_file": migration_file(exc, versions)})
             return False
         finally:
             save()
 
-    if not step("upgrade", lambda: command.upgrade(cfg, "heads")):
-        return
-    try:
-        out["drift"] = compare(cfg)
-    except BaseException as exc:  # noqa: BLE001
-        out["drift_error"] = f"{type(exc).__name__}: {exc}"[:600]
-    save()
-    if roundtrip == "1" and step("downgrade", lambda: command.downgrade(cfg, "base")):
-        step("upgrade again", lambda: command.upgrade(cfg, "heads"))
+    context = _null_context()
+    if flask:
+        loaded = {}
+
+        def load_app():
+            from flask.cli import ScriptInfo
+
+            loaded["app"] = ScriptInfo(set_debug_flag=False).load_app()
+
+        if not step("load the Flask app", load_app):
+            return
+        context = loaded["app"].app_context()
+    with context:
+        if not step("upgrade", lambda: command.upgrade(cfg, "heads")):
+            return
+        try:
+            out["drift"] = compare(cfg)
+        except BaseException as exc:  # noqa: BLE001
+            out["drift_error"] = f"{type(exc).__name__}: {exc}"[:600]
+        save()
+        if roundtrip == "1" and step("downgrade", lambda: command.downgrade(cfg, "base")):
+            step("upgrade again", lambda: command.upgrade(cfg, "heads"))
+
+
+class _null_context:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def migration_file(exc, versions):
+    """The migration file the exception was raised in (the innermost frame inside versions/), or None
+    when it came from elsewhere: env.py, the app, its settings, a driver that cannot connect."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        name = os.path.realpath(tb.tb_frame.f_code.co_filename)
+        if name.startswith(versions + os.sep):
+            found = name
+        tb = tb.tb_next
+    return found
 
 
 # Drivers to try, in order, when the repo's own URL names another backend (or none): the first one

@@ -66,9 +66,27 @@ def test_not_null_column_without_default(tmp_path):
     outcome, status = run_check(repo, tmp_path, scratch=False)
     found = sorted((f.severity.value, f.message) for f in outcome.findings if f.rule_id == "MIG002")
     assert found == [("high", "Migration 0002 adds NOT NULL column users.age without a server default."),
-                     ("medium", "Migration 0002 makes users.email NOT NULL without a default or a backfill (UPDATE) "
-                                "before it: it fails if any row holds NULL.")]
+                     ("medium", "Migration 0002 makes users.email NOT NULL without a default or a backfill (an "
+                                "UPDATE of the table, in it or in a migration before it): it fails if any row holds "
+                                "NULL.")]
     assert status == "fail"
+
+
+def test_backfill_in_a_preceding_migration_satisfies_not_null(tmp_path):
+    # Add nullable + backfill in one migration, SET NOT NULL in the next: the expand/contract pattern MIG002
+    # asks for, not a finding. A backfill of another column does not count.
+    add = ("0002", "0001", "Add nickname", '''\
+    op.add_column("users", sa.Column("nickname", sa.String(50), nullable=True))
+    op.execute("UPDATE users SET nickname = email WHERE nickname IS NULL")
+''', '    op.drop_column("users", "nickname")\n')
+    tighten = ("0003", "0002", "Nickname required", '''\
+    op.alter_column("users", "nickname", existing_type=sa.String(50), nullable=False)
+    op.alter_column("users", "email", existing_type=sa.String(100), nullable=False)
+''', '    op.alter_column("users", "nickname", existing_type=sa.String(50), nullable=True)\n')
+    repo = make_alembic_repo(tmp_path / "repo", [REV_0001, add, tighten])
+    outcome, _ = run_check(repo, tmp_path, scratch=False)
+    found = [f.message for f in outcome.findings if f.rule_id == "MIG002"]
+    assert len(found) == 1 and found[0].startswith("Migration 0003 makes users.email NOT NULL"), found
 
 
 def test_model_drift_found_on_scratch_database(tmp_path):
@@ -104,7 +122,16 @@ def test_type_narrowing_is_destructive(tmp_path):
     repo = make_alembic_repo(tmp_path / "repo", [REV_0001, narrow])
     outcome, _ = run_check(repo, tmp_path, scratch=False)
     messages = [f.message for f in outcome.findings if f.rule_id == "MIG001"]
-    assert messages == ["Migration 0002 narrows column users.email: String(100) to String(20) truncates longer values."]
+    assert messages == ["Migration 0002 narrows column users.email: String(100) to String(20) truncates or rejects "
+                        "longer values, depending on the database."]
+    # The words fit the database: PostgreSQL refuses to cut values (the migration fails), MySQL cuts them.
+    outcome, _ = run_check(repo, tmp_path, scratch=False, dialect="postgresql")
+    (message,) = [f.message for f in outcome.findings if f.rule_id == "MIG001"]
+    assert "fails on rows holding longer values (PostgreSQL refuses to cut them" in message
+    assert "truncat" not in message
+    outcome, _ = run_check(repo, tmp_path, scratch=False, dialect="mysql")
+    (message,) = [f.message for f in outcome.findings if f.rule_id == "MIG001"]
+    assert "truncates longer values (or fails in strict SQL mode)" in message
 
 
 def test_index_without_concurrently_only_on_postgresql(tmp_path):
