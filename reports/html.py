@@ -1,5 +1,8 @@
 """report.html: one self-contained page (inline CSS and SVG, no script, no external request) that a
-reviewer reads in a minute: verdict banner, summary tiles, the nine sections, findings as cards.
+reviewer reads in a minute: the verdict and, right under it, why (the findings that fail the gate, one
+line each, linked to their cards; or what was verified and what was not), tiles with one figure per
+section, the nine sections, and the findings grouped by root cause (reports/digest.py), low and info
+folded away. `<details>`, anchors and CSS only.
 
 All the deciding happens here, in plain Python (the view model); the jinja2 templates only lay it
 out, with autoescape on for every template. Everything from the target is untrusted: it is escaped by
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from jinja2 import Environment, PackageLoader, TemplateNotFound, select_autoescape
 
 from auditor.model import OUTLINE, CheckResult, Finding, Report, Severity, Status
-from reports import common, svg
+from reports import common, digest, svg
 from reports.gate_view import finding_state, gate_view, has_baseline, suppression_note
 from reports.common import (CELL_LIMIT, EVIDENCE_LIMIT, SEVERITIES, SEVERITY_COLOURS, SHORT_LIMIT,
                             STATUS_ICONS, STATUS_WORDS, TEXT_LIMIT, VERDICT_WORDS, format_location,
@@ -81,6 +84,8 @@ class CheckView:
     dicts: list[tuple[str, list[tuple[str, str]]]]
     findings: list[Finding]
     custom_template: str | None = None
+    groups: list[digest.Group] = field(default_factory=list)   # this check's unsuppressed findings, by cause
+    suppressed: int = 0
 
 
 @dataclass
@@ -91,6 +96,8 @@ class SectionView:
     status: Status | None
     headline: str
     checks: list[CheckView] = field(default_factory=list)
+    summary: str = ""                                    # the full run-on summary, shown on expansion
+    counts: str = ""                                     # unsuppressed findings by severity: "2 high, 1 low"
     skipped: list[tuple[str, str]] = field(default_factory=list)
     ran: bool = False
     inventory: common.EndpointInventory | None = None   # section 1 only: the endpoint inventory
@@ -166,9 +173,11 @@ class HtmlRenderer:
     def context(self, report: Report) -> dict[str, Any]:
         threshold = common.fail_on(report)
         thresholds = {c.id: common.threshold_for(report, c.id) for c in report.checks}
-        sections = [self._section(report, number, str(key), heading)
+        groups = digest.groups(report.findings())
+        sections = [self._section(report, number, str(key), heading, groups)
                     for number, (key, heading) in enumerate(OUTLINE[:7], start=1)]
         concerns = common.group_by_severity(report.findings())
+        by_severity = [(sev, [g for g in groups if g.severity == sev]) for sev in SEVERITIES]
         suppressed = [(c, f) for c, f in report.findings(include_suppressed=True) if f.suppressed]
         steps, more_steps = common.next_steps(report, NEXT_STEPS_LIMIT)
         return {
@@ -183,6 +192,9 @@ class HtmlRenderer:
             "sections": sections,
             "outline": [(str(k), h) for k, h in OUTLINE],
             "concerns": concerns,
+            "concern_groups": [(sev, gs) for sev, gs in by_severity if gs],
+            "folded": (Severity.LOW, Severity.INFO),
+            "why": digest.why(report, groups),
             "concern_count": sum(len(pairs) for _, pairs in concerns),
             "suppressed": suppressed,
             "steps": steps,
@@ -193,6 +205,8 @@ class HtmlRenderer:
             "count_phrase": common.count_phrase(common.severity_counts(f for _, f in report.findings())),
             "fails_gate": lambda check, finding: common.fails_gate(check, finding,
                                                                    thresholds.get(check.id, threshold)),
+            "gating_count": lambda group: sum(common.fails_gate(group.check, f, thresholds.get(group.check.id, threshold))
+                                              for f in group.findings),
             "gate": gate_view(report),
             "baseline": has_baseline(report),
             "known_count": sum(1 for _, f in report.findings() if f.known),
@@ -201,11 +215,17 @@ class HtmlRenderer:
             "status_counts": {s: sum(1 for c in report.checks if c.status == s) for s in Status},
         }
 
-    def _section(self, report: Report, number: int, key: str, heading: str) -> SectionView:
+    def _section(self, report: Report, number: int, key: str, heading: str,
+                 groups: list[digest.Group]) -> SectionView:
         checks = report.checks_in(key)
+        ran = [c for c in checks if c.status != Status.SKIPPED]
         view = SectionView(number=number, key=key, heading=heading, status=common.section_status(checks),
-                           headline=common.section_headline(checks), skipped=common.skip_reasons(checks),
-                           ran=common.section_ran(checks))
+                           headline=" · ".join(digest.headline(c) for c in ran) if ran
+                           else common.section_headline(checks),
+                           summary=common.section_headline(checks, limit=2000) if ran else "",
+                           counts=common.count_phrase(common.severity_counts(
+                               f for c in checks for f in c.findings if not f.suppressed)),
+                           skipped=common.skip_reasons(checks), ran=common.section_ran(checks))
         if key == "endpoints" and not checks:
             # Section 1 is fed by the openapi check's inventory (common.INVENTORY_CHECK), not by a check
             # of its own; its status comes from the breaking changes against --baseline.
@@ -222,7 +242,9 @@ class HtmlRenderer:
                 {k: v for k, v in check.metrics.items() if k not in shown_by_template})
             view.checks.append(CheckView(check=check, method=method, scalars=scalars, tables=tables,
                                          dicts=dicts, findings=common.sort_findings(check.findings),
-                                         custom_template=template))
+                                         custom_template=template,
+                                         groups=[g for g in groups if g.check is check],
+                                         suppressed=sum(1 for f in check.findings if f.suppressed)))
         return view
 
     def _custom_template(self, check_id: str) -> str | None:

@@ -25,6 +25,7 @@ from reports.common import (STATUS_EMOJI, STATUS_WORDS, VERDICT_EMOJI, VERDICT_W
                             endpoint_inventory, fail_on, format_duration, format_location, one_line,
                             severity_counts)
 from reports.gate_view import GateView, gate_view, has_baseline, suppression_note
+from reports import digest
 
 if TYPE_CHECKING:
     from auditor.compare import Comparison
@@ -34,7 +35,7 @@ MAX_BYTES = 60_000
 TOP_FINDINGS = 15        # new (or, without a baseline, unsuppressed) findings listed
 LIST_LIMIT = 10          # rows of each secondary list: known, suppressed, fixed, regressions, entries
 CHECK_ROWS = 50          # rows of the checks table
-SUMMARY_LIMIT = 120      # characters of a check's summary in the table
+HEADLINE_CHECKS = 12     # checks whose headline figure leads the document
 ENDPOINTS_LISTED = 20    # created/modified/removed operations listed per kind
 SEVERITY_EMOJI = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
 
@@ -119,7 +120,8 @@ class MarkdownRenderer:
         head = self._head(report, gate, new, known, suppressed, baseline)
         tail = ["", "Full report with evidence and remediation: **report.html** (next to this file in the "
                 "audit output directory or CI artifact). Data: report.json.", ""]
-        blocks = [self._checks(report, baseline), self._findings(new, baseline), *self._regressions(gate),
+        blocks = [self._why(report), self._checks(report, baseline), self._findings(new, baseline),
+                  *self._regressions(gate),
                   *self._entries(gate), *self._others(known, suppressed, gate), *self._endpoints(report)]
         return _fit(head, [b for b in blocks if b is not None], tail)
 
@@ -136,6 +138,10 @@ class MarkdownRenderer:
             counts += f" · {len(known)} known"
         if suppressed:
             counts += f" · {len(suppressed)} suppressed"
+        measured = [c for c in report.checks if c.status not in ("skipped", "error")]
+        figures = " · ".join(f"**{md_escape(digest.headline(c), 80)}**" for c in measured[:HEADLINE_CHECKS])
+        if len(measured) > HEADLINE_CHECKS:
+            figures += f" · … {len(measured) - HEADLINE_CHECKS} more checks"
         lines = [
             MARKER,
             f"## {VERDICT_EMOJI[report.verdict]} {VERDICT_WORDS[report.verdict]} — production readiness of "
@@ -144,6 +150,7 @@ class MarkdownRenderer:
             f"**Verdict: {report.verdict}** · exit code {exit_code if exit_code is not None else '—'} · "
             f"{word} · {counts}",
             "",
+            *([figures, ""] if figures else []),
             f"{md_escape(report.started_at, 40)} · {format_duration(report.duration_s)} · "
             f"{md_escape(report.tool.get('name', ''), 40)} {md_escape(report.tool.get('version', ''), 30)}",
         ]
@@ -170,6 +177,29 @@ class MarkdownRenderer:
         return lines
 
     @staticmethod
+    def _why(report: Report) -> Block:
+        """What decided the verdict, first: the findings that fail the gate, one line each (or what was
+        verified and what was not), and the states that are not failures with their one action."""
+        why = digest.why(report)
+        items = [f"{i}. {SEVERITY_EMOJI.get(str(g.severity), '')} **{md_escape(g.first.rule_id, 20)}** "
+                 f"{md_escape(g.first.title, 120)} — {md_escape(g.where, 100)}"
+                 + (f" ({g.places} places)" if g.places > 1 else "")
+                 + (f" · {md_escape(g.detail, 110)}" if g.detail else "")
+                 for i, g in enumerate(why.gating, start=1)]
+        if items:
+            items.append("")  # the bullets below are a list of their own
+        items += [f"- 💥 **{md_escape(c.id, 40)}** could not finish: {md_escape(c.summary, 200)}" for c in why.errored]
+        if why.verified:
+            items.append(f"- Verified: {md_escape(', '.join(why.verified), 300)}")
+        items += [f"- ⏸️ Not verified — {md_escape(u.check_id, 40)}: {md_escape(u.what, 150)}"
+                  + (f" — *{md_escape(u.action, 150)}*" if u.action else "") for u in why.unverified]
+        if why.more:
+            items.append(f"- … and {why.more} more cause{'s' if why.more != 1 else ''} failing the gate (below)")
+        heading = "Why it is ready" if report.verdict == "pass" else "Why it is not ready"
+        return Block(priority=-2, head=["", f"### {heading}", "", f"**{md_escape(why.sentence, 400)}**", ""],
+                     items=items)
+
+    @staticmethod
     def _checks(report: Report, baseline: bool) -> Block:
         rows = []
         for check in report.checks:
@@ -182,11 +212,11 @@ class MarkdownRenderer:
                 count = f"{len(open_)}"
             count += f" (+{hidden} suppressed)" if hidden else ""
             rows.append(f"| {STATUS_EMOJI[check.status]} {STATUS_WORDS[check.status]} | {md_escape(check.id, 40)} | "
-                        f"{md_escape(check.summary, SUMMARY_LIMIT)} | {count} |")
+                        f"{md_escape(digest.headline(check), 80)} | {count} |")
         if not rows:
             rows.append("| — | — | no check ran | 0 |")
         shown, hidden_rows = _capped(rows, CHECK_ROWS)
-        return Block(priority=2, head=["", "| Status | Check | Summary | Findings |", "|---|---|---|---|"],
+        return Block(priority=2, head=["", "| Status | Check | Figure | Findings |", "|---|---|---|---|"],
                      items=shown, hidden=hidden_rows, more=_after_table("checks"))
 
     @staticmethod

@@ -69,7 +69,7 @@ def test_without_baseline_every_operation_is_listed():
     assert _table(section, "all") == [["GET", "/books", "list_books", "no"], ["POST", "/books", "create_book", "yes"],
                                       ["GET", "/orders/{order_id}", "get_order", "yes"]]
     assert '<table class="endpoints created">' not in section
-    tile = re.search(r'<a class="tile st-(\w+)" href="#s-endpoints">(.*?)</a>', html, re.S)
+    tile = re.search(r'<div class="tile st-(\w+)">\s*<a class="name" href="#s-endpoints">(.*?)</div>\s*</div>', html, re.S)
     assert tile and tile.group(1) == "pass" and "3 operations documented" in _text(tile.group(2))
 
 

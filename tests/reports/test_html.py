@@ -75,17 +75,30 @@ def test_self_contained_without_script_or_external_requests(html):
     assert "<style>" in html and "<svg" in html
 
 
+def tiles(html: str) -> list[tuple[str, str, str]]:
+    """(status, section key, tile markup) of each summary tile, in order."""
+    nav = re.search(r'<nav class="tiles"[^>]*>(.*?)</nav>', html, re.S)
+    assert nav
+    return [(m.group(1), m.group(2), m.group(3)) for part in nav.group(1).split('<div class="tile st-')[1:]
+            if (m := re.match(r'(\w+)">\s*<a class="name" href="#s-(\w+)">(.*)', part, re.S))]
+
+
 def test_summary_tiles_for_the_seven_sections(html):
-    tiles = re.findall(r'<a class="tile st-(\w+)" href="#s-(\w+)">(.*?)</a>', html, re.S)
-    assert [key for _, key, _ in tiles] == [str(k) for k, _ in OUTLINE[:7]]
-    by_key = {key: (status, text_of(body)) for status, key, body in tiles}
+    found = tiles(html)
+    assert [key for _, key, _ in found] == [str(k) for k, _ in OUTLINE[:7]]
+    by_key = {key: (status, text_of(body)) for status, key, body in found}
     # section 1 has no check of its own: it shows the openapi check's inventory (test_endpoints_section.py)
     assert by_key["endpoints"][0] == "pass" and "30 operations documented (no baseline)" in by_key["endpoints"][1]
     assert by_key["performance"][0] == "pass" and "✔ pass" in by_key["performance"][1]
-    assert "p95 84 ms at 40 req/s" in by_key["performance"][1]
+    # One figure per check at a glance, the run-on summary only on expansion.
+    headline = re.search(r'<div class="headline">(.*?)</div>', dict((k, b) for _, k, b in found)["performance"], re.S)
+    assert headline and text_of(headline.group(1)) == "p95 84 ms"
+    assert "p95 84 ms at 40 req/s" in by_key["performance"][1]  # the summary, one click away
     assert by_key["deployment"][0] == "fail" and "✖ fail" in by_key["deployment"][1]
-    assert by_key["coverage"][0] == "error" and "pytest crashed" in by_key["coverage"][1]
+    assert by_key["coverage"][0] == "error" and "could not finish" in by_key["coverage"][1]
+    assert "pytest crashed" in by_key["coverage"][1]  # the summary, folded in the tile
     assert "skipped" in by_key["migrations"][1]
+    assert "1 critical, 1 high" in by_key["deployment"][1]  # unsuppressed findings by severity
 
 
 def section(html: str, key: str) -> str:
@@ -125,25 +138,36 @@ def test_long_table_shows_twenty_rows_then_show_all(html):
     assert re.findall(r"<th>(\w+)</th>", header) == ["method", "path", "operation_id", "secured", "deprecated"]
 
 
-def test_finding_cards(html):
+def test_findings_are_listed_in_their_check_and_shown_once_as_cards_in_section_8(html):
     security = section(html, "security")
-    assert f'href="{CATALOGUE_BASE}security.md#sec101"' in security
-    assert "app/main.py:42" in security and "How to fix:" in security
-    assert "fails the gate" in security
-    assert '<details class="evidence"><summary>Evidence (5000 characters, first 4000 shown)' in security
-    assert "[truncated, 1000 more characters]" in security
-    assert "x" * 5000 not in security
+    assert "<article" not in security  # one line per cause, linked to its card
+    item = re.search(r'<a class="rule mono" href="#(g\d+)">SEC101</a>', security)
+    assert item
+    concerns = section(html, "concerns")
+    card = re.search(rf'<article class="finding sev-high" id="{item.group(1)}">(.*?)</article>', concerns, re.S)
+    assert card, "the link lands on SEC101's card"
+    card = card.group(1)
+    assert f'href="{CATALOGUE_BASE}security.md#sec101"' in card
+    assert "app/main.py:42" in card and "How to fix:" in card and "fails the gate" in card
+    low = re.search(r'<article class="finding sev-low" id="g\d+">((?:(?!</article>).)*SEC200.*?)</article>', concerns, re.S)
+    assert low and '<details class="evidence"><summary>Evidence (5000 characters, first 4000 shown)' in low.group(1)
+    assert "[truncated, 1000 more characters]" in low.group(1) and "x" * 5000 not in concerns
     deployment = section(html, "deployment")
-    assert "suppressed" in deployment and "http://127.0.0.1:8000/metrics" in deployment
+    assert "1 suppressed" in deployment and "end of section 8" in deployment
 
 
-def test_concerns_rank_unsuppressed_findings_and_list_suppressed_apart(html):
+def test_concerns_group_by_root_cause_worst_first_and_fold_low_and_info(html):
     concerns = section(html, "concerns")
     main, suppressed = concerns.split("Suppressed findings (1)")
     assert "HLT030" not in main and "HLT030" in suppressed and "suppressed" in suppressed
     ranks = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
     card_sevs = re.findall(r'<article class="finding sev-(\w+)', main)
-    assert len(card_sevs) == 8 and [ranks[s] for s in card_sevs] == sorted((ranks[s] for s in card_sevs), reverse=True)
+    # 8 findings, the two OAS010 (one rule, one remedy, two operations) are one card with both places
+    assert len(card_sevs) == 7 and [ranks[s] for s in card_sevs] == sorted((ranks[s] for s in card_sevs), reverse=True)
+    oas010 = re.search(r'<article[^>]*>(?:(?!</article>).)*OAS010.*?</article>', main, re.S).group(0)
+    assert "2 places" in text_of(oas010) and "GET /items/{id}" in oas010 and "GET /items<" in oas010
+    folded = re.findall(r'<details class="folded sev-group">(.*?)</details>\s*(?=<details class="folded|<h3|\Z)', main, re.S)
+    assert [re.search(r'class="sev sev-(\w+)"', f).group(1) for f in folded] == ["low", "info"]
     assert "<svg" in main
 
 

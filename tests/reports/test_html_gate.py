@@ -72,17 +72,22 @@ def test_no_gate_block_or_new_badges_without_policy_baseline_or_ignore_file(repo
 
 def test_finding_cards_say_known_new_and_suppressed_with_reason_expiry_owner(gated):
     html = render(gated)
-    deployment, security = section(html, "deployment"), section(html, "security")
-    known = card(html, "HLT001", deployment)
+    concerns = section(html, "concerns")
+    main, suppressed_list = concerns.split("Suppressed findings (2)")
+    known = card(html, "HLT001", main)
     assert "known (in baseline)" in known and "badge new" not in known and "fails the gate" not in known
-    new = card(html, "HLT020", deployment)
+    new = card(html, "HLT020", main)
     assert '<span class="badge new">new</span>' in new and "fails the gate" in new
-    suppressed = card(html, "SEC200", security)
+    # The check's own section lists both, linked to their cards, and says where the suppressed ones are.
+    deployment = section(html, "deployment")
+    assert re.search(r'href="#g\d+">HLT001</a>', deployment) and "end of section 8" in deployment
+    items = re.findall(r"<li>(.*?)</li>", suppressed_list, re.S)
+    suppressed = next(i for i in items if ">SEC200<" in i)
     assert '<span class="badge suppressed">suppressed</span>' in suppressed
     note = text_of(re.search(r'<p class="suppression">.*?</p>', suppressed, re.S).group(0))
     assert note == (f"Suppressed: {GATE_REASON} · expires 2099-12-31 · owner team-api · entry 1 of {IGNORE_FILE}")
     assert "<b>bold</b>" not in suppressed and "&lt;b&gt;bold&lt;/b&gt;" in suppressed
-    in_source = card(html, "HLT030", deployment)
+    in_source = next(i for i in items if ">HLT030<" in i)
     assert "Suppressed in the audited code" in text_of(in_source) and "known (in baseline)" in in_source
 
 
@@ -138,4 +143,4 @@ def test_a_warn_level_check_and_a_known_finding_never_fail_the_gate(gated):
     assert "fails the gate" not in openapi
     gated.checks[5].findings.append(Finding(rule_id="SEC300", severity=Severity.LOW, title="low but gated",
                                             message="m"))  # security gates on low
-    assert "fails the gate" in card(render(gated), "SEC300", section(render(gated), "security"))
+    assert "fails the gate" in card(render(gated), "SEC300", section(render(gated), "concerns"))

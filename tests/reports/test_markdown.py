@@ -38,11 +38,14 @@ def test_pass_and_fail_verdict_lines():
     assert render(sample_report(Verdict.FAIL, 1)).splitlines()[1].startswith("## ❌ NOT READY")
 
 
-def test_check_summaries_are_cut_to_about_120_characters(report):
+def test_the_checks_table_shows_one_short_figure_per_check(report):
     report.checks[0].summary = "word " * 100
     row = next(line for line in render(report).splitlines() if "| health |" in line)
-    summary = row.split(" | ")[2]
-    assert summary.endswith("…") and 110 <= len(summary) <= 121
+    figure = row.split(" | ")[2]
+    assert figure.endswith("…") and 50 <= len(figure) <= 61
+    report.checks[0].metrics["headline"] = "3 probes"  # a check's own figure wins
+    row = next(line for line in render(report).splitlines() if "| health |" in line)
+    assert row.split(" | ")[2] == "3 probes"
 
 
 def test_untrusted_text_cannot_inject_markup(report):
