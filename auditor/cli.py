@@ -239,7 +239,8 @@ def _audit(options: dict[str, Any], *, quiet: bool, verbose: bool, serve: ServeS
         elif settings.serve and settings.url:
             raise ConfigError("give either --url or --serve, not both")
         elif settings.serve:
-            serve = ServeSpec(settings.serve, env={})
+            # The service runs from --repo when one is given (its relative paths, .env, app module).
+            serve = ServeSpec(settings.serve, env={}, cwd=settings.repo)
         elif not (settings.url or settings.repo):
             raise ConfigError("nothing to audit: give --url, --serve or --repo")
         ui.redactor = Redactor(list(settings.header_dict().values()) + url_passwords(settings.db_url)

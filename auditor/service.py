@@ -8,6 +8,7 @@ next to the request that caused them; later checks read them). It is stopped wit
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import socket
@@ -55,6 +56,13 @@ class ServiceProcess:
             raise ServiceError("--serve command must contain {port} where the port goes")
         self.port = free_port()
         argv = shlex.split(self.command.replace("{port}", str(self.port)))
+        # `NAME=value cmd` as a shell reads it: leading assignments set the child's environment.
+        prefix: dict[str, str] = {}
+        while argv and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", argv[0]):
+            name, _, value = argv.pop(0).partition("=")
+            prefix[name] = value
+        if not argv:
+            raise ServiceError("--serve has only NAME=value settings and no command to run")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
         began = time.monotonic()
@@ -62,7 +70,7 @@ class ServiceProcess:
             # A new session so SIGTERM reaches the whole process group (a shell wrapper and its child).
             self._proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL, cwd=self.cwd,
-                                          env={**os.environ, **self.env}, start_new_session=True)
+                                          env={**os.environ, **self.env, **prefix}, start_new_session=True)
         except OSError as exc:
             self._log.close()
             raise ServiceError(f"--serve could not start {argv[0]!r}: {exc.strerror or exc}") from None
