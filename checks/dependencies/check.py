@@ -11,6 +11,8 @@ from typing import ClassVar
 
 from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
 from auditor.model import Outcome, Section
+from auditor.projectkind import detect as detect_kind
+from auditor.repo_scope import RepoScope
 
 from checks.dependencies import manifests
 from checks.dependencies.config import DependenciesConfig
@@ -41,12 +43,15 @@ class DependenciesCheck:
         vuln_db = Path(vuln_db) if vuln_db else None
 
         ctx.progress("reading dependency manifests")
+        scope = RepoScope.of(Path(repo))
         inventory = manifests.read_inventory(Path(repo), extra=config.manifests, exclude=config.exclude,
-                                             max_bytes=config.max_file_bytes, should_stop=ctx.should_stop)
+                                             max_bytes=config.max_file_bytes, should_stop=ctx.should_stop,
+                                             scope=scope)
         if not inventory.manifests and not inventory.problems:
             if not inventory.complete:
                 raise CheckError("stopped before any dependency manifest was read (deadline or interrupt)")
-            raise CheckSkipped("no requirements files, pyproject.toml, Pipfile or lock files in the repo")
+            raise CheckSkipped("no requirements files, pyproject.toml, Pipfile, package.json or lock files in the "
+                               f"repo or up to its git root ({detect_kind(Path(repo)).describe()})")
 
         source = _source(config, vuln_db)
         packages = sorted(inventory.pins())
@@ -57,8 +62,11 @@ class DependenciesCheck:
             except SourceUnavailable as exc:
                 raise CheckError(str(exc)) from None
         judgement = judge(inventory, result, vuln_db=vuln_db if isinstance(source, OsvOfflineSource) else None,
-                          require_audit=config.require_audit, method=_method(source, vuln_db))
+                          require_audit=config.require_audit, method=_method(source, vuln_db) + f" ({scope.sentence()})")
+        judgement.metrics["scope"] = scope.describe()
         summary = judgement.summary
+        if inventory.parent_locks:
+            summary += f"; pins from {', '.join(inventory.parent_locks)} (up to the git root)"
         if result is not None and result.not_audited and not isinstance(source, OsvOfflineSource):
             summary += f"; {OFFLINE_HINT}"
         return Outcome(summary=summary, metrics=judgement.metrics, findings=judgement.findings,
@@ -78,11 +86,14 @@ def _source(config: DependenciesConfig, vuln_db: Path | None) -> VulnerabilitySo
 def _method(source: VulnerabilitySource, vuln_db: Path | None) -> str:
     read = ("Read the repo's requirements files (pip's grammar, -r includes inside the repo followed), "
             "pyproject.toml dependencies (PEP 621, dependency groups, Poetry), Pipfile and the lock files "
-            "poetry.lock, uv.lock, Pipfile.lock and pylock.toml, without running any of the repo's code; ")
+            "poetry.lock, uv.lock, Pipfile.lock and pylock.toml, package.json with npm's package-lock.json, "
+            "yarn.lock and pnpm-lock.yaml, and Go's go.sum, without running any of the repo's code; lock files "
+            "in the directories above the repo up to its git root count for the packages the repo depends on "
+            "(a workspace lock pins its members); ")
     if isinstance(source, OsvOfflineSource):
         return read + (f"matched every exactly pinned version against the OSV records in {vuln_db} locally "
-                       "with packaging (ECOSYSTEM ranges, explicit version lists, PEP 503 names, aliases merged); "
-                       "packages without an exact pin are not audited.")
-    return read + (f"sent every exactly pinned version to {source.name} (--no-deps: nothing resolved or "
-                   "installed); packages pip-audit skipped or could not check, and packages without an exact "
-                   "pin, are not audited.")
+                       "(PyPI with packaging: ECOSYSTEM ranges, PEP 503 names; npm and Go with SemVer; explicit "
+                       "version lists; aliases merged); packages without an exact pin are not audited.")
+    return read + (f"sent every exactly pinned PyPI version to {source.name} (--no-deps: nothing resolved or "
+                   "installed); packages pip-audit skipped or could not check, npm and Go packages (pip-audit "
+                   "knows PyPI only: give --vuln-db), and packages without an exact pin, are not audited.")

@@ -101,16 +101,28 @@ def vulnerable_findings(pins: dict[Package, list[Declared]], result: SourceResul
 
 
 def unpinned_findings(inventory: Inventory) -> list[Finding]:
-    findings = []
+    """One DEP010 per manifest, listing every dependency it declares that no pin in the repo (or a lock
+    file up to the git root) resolves: twenty unpinned names in one pyproject.toml are one fact."""
+    by_file: dict[str, list[Declared]] = {}
     for declared in inventory.unresolved():
-        url = "URL/VCS" in declared.reason or "git" in declared.reason or "VCS" in declared.reason
-        where = f"{declared.file}:{declared.line}" if declared.line else declared.file
-        message = (f"{declared.spec} in {where}: {declared.reason}, and no lock file or pinned requirement in the "
-                   "repo gives its exact version, so it was not audited.")
+        by_file.setdefault(declared.file, []).append(declared)
+    findings = []
+    for file, items in by_file.items():
+        names = [d.name for d in items]
+        shown = ", ".join(names[:15]) + (f" and {len(names) - 15} more" if len(names) > 15 else "")
+        urls = [d for d in items if "URL/VCS" in d.reason or "git" in d.reason or "VCS" in d.reason]
+        what = (f"{len(items)} dependenc{'y' if len(items) == 1 else 'ies'}")
+        why = "without an exact version" if not urls else (
+            "given by URL/VCS" if len(urls) == len(items) else f"without an exact version ({len(urls)} by URL/VCS)")
+        message = (f"{file} declares {what} {why}: {shown}. No lock file or pinned requirement in the repo (or up "
+                   "to its git root) gives their exact versions, so they were not audited.")
+        first = min((d for d in items if d.line), key=lambda d: d.line or 0, default=items[0])
+        evidence = "\n".join(f"{d.spec}: {d.reason}"[:200] for d in items[:EVIDENCE_LINES]) + (
+            f"\n… {len(items) - EVIDENCE_LINES} more" if len(items) > EVIDENCE_LINES else "")
         findings.append(make_finding(
-            "DEP010", message, _location(declared), evidence=declared.spec,
-            title=f"{declared.name}: {'URL/VCS dependency' if url else 'unpinned'} (not audited)",
-            stable_location={"file": declared.file}, key=declared.key))
+            "DEP010", message, _location(first), evidence=evidence,
+            title=f"{file}: {len(items)} unpinned dependenc{'y' if len(items) == 1 else 'ies'} (not audited)",
+            stable_location={"file": file}, key="unpinned"))
     return findings
 
 
@@ -183,8 +195,11 @@ def judge(inventory: Inventory, result: SourceResult | None, *, vuln_db: Path | 
         "vulnerabilities": len(advisories),
         **result.facts,
         "manifests": [{"file": m.file, "kind": m.kind, "dependencies": m.dependencies} for m in inventory.manifests],
+        "parent_locks": inventory.parent_locks,
+        "ecosystems": sorted({d.ecosystem for d in inventory.declared}),
         "vulnerable_packages": [
-            {"package": p.key, "version": p.version, "advisories": ", ".join(v.id for v in vs),
+            {"package": p.key, "version": p.version, "ecosystem": p.ecosystem,
+             "advisories": ", ".join(v.id for v in vs),
              "aliases": ", ".join(a for v in vs for a in v.aliases),
              "fixed_in": upgrade_target(vs) or "none", "severity": str(severity_of(vs)[1]),
              "file": (pins.get(p) or [Declared(p.key, "", None, "", "", None)])[0].file}

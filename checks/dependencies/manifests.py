@@ -1,5 +1,7 @@
 """Find the repo's dependency manifests and read what they declare (requirements files, pyproject.toml,
-Pipfile, and the lock files poetry.lock, uv.lock, Pipfile.lock, pylock.toml).
+Pipfile, and the lock files poetry.lock, uv.lock, Pipfile.lock, pylock.toml; npm, yarn, pnpm and Go lock
+files and package.json through nodego.py), in the repo and, for lock files, in the directories above it
+up to the git root (auditor.repo_scope): a workspace's lock there pins its members' dependencies.
 
 Reading only: nothing in the repo is executed (no setup.py, no build backend), nothing outside the repo
 is read (symlinks leaving it and -r includes pointing out of it are reported, not followed), and every
@@ -21,7 +23,9 @@ import pip_requirements_parser
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 
-from checks.dependencies.model import Declared, Inventory, Manifest, Problem, normalise
+from auditor.repo_scope import RepoScope
+from checks.dependencies import nodego
+from checks.dependencies.model import PYPI, Declared, Inventory, Manifest, Problem, normalise
 
 # Directories never worth walking: VCS data, caches, build output, installed environments (any directory
 # holding pyvenv.cfg is pruned as well).
@@ -45,6 +49,8 @@ def manifest_kind(path: Path) -> str | None:
         return "pyproject"
     if name in ("poetry.lock", "uv.lock", "Pipfile", "Pipfile.lock"):
         return name
+    if name in nodego.NAMES:
+        return nodego.NAMES[name]
     if _PYLOCK_NAME.match(name):
         return "pylock.toml"
     if name.endswith(".txt") and (_REQUIREMENTS_NAME.match(name) or path.parent.name.lower() in _REQUIREMENTS_DIRS):
@@ -84,9 +90,15 @@ def discover(repo: Path, *, extra: Iterable[str] = (), exclude: Iterable[str] = 
     return sorted(found.items()), problems, complete
 
 
+# Lock files looked for in the directories above the repo up to its git root (a monorepo's workspace
+# lock), nearest first.
+PARENT_LOCKS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock.toml", "package-lock.json", "npm-shrinkwrap.json",
+                "yarn.lock", "pnpm-lock.yaml")
+
+
 def read_inventory(repo: Path, *, extra: Iterable[str] = (), exclude: Iterable[str] = (), max_bytes: int = 5_000_000,
-                   should_stop: Callable[[], bool] = lambda: False) -> Inventory:
-    """Discover and parse every manifest of the repo."""
+                   should_stop: Callable[[], bool] = lambda: False, scope: RepoScope | None = None) -> Inventory:
+    """Discover and parse every manifest of the repo, then the lock files above it up to the git root."""
     root = repo.resolve()
     found, problems, complete = discover(root, extra=extra, exclude=exclude, should_stop=should_stop)
     inventory = Inventory(problems=problems, complete=complete)
@@ -101,18 +113,10 @@ def read_inventory(repo: Path, *, extra: Iterable[str] = (), exclude: Iterable[s
             continue
         seen.add(path)
         rel = _rel(path, root)
-        text, problem = read_text(path, root, rel, max_bytes)
-        if problem:
-            inventory.problems.append(problem)
-            inventory.manifests.append(Manifest(rel, kind, 0))
+        parsed = _parse(path, kind, root, rel, max_bytes, inventory)
+        if parsed is None:
             continue
-        assert text is not None
-        try:
-            declared, line_problems, includes = PARSERS[kind](path, rel, text)
-        except _Unreadable as exc:
-            inventory.problems.append(Problem("DEP012", rel, exc.line, f"{rel} {exc}"))
-            inventory.manifests.append(Manifest(rel, kind, 0))
-            continue
+        declared, line_problems, includes = parsed
         inventory.manifests.append(Manifest(rel, kind, len(declared)))
         inventory.declared += declared
         inventory.problems += line_problems
@@ -126,7 +130,107 @@ def read_inventory(repo: Path, *, extra: Iterable[str] = (), exclude: Iterable[s
                                                   "does not exist"))
             else:
                 queue.append((included.resolve(), "requirements"))
+    if scope is not None and scope.is_subdirectory and inventory.complete:
+        _read_parent_locks(scope, inventory, max_bytes)
     return inventory
+
+
+def _parse(path: Path, kind: str, root: Path, rel: str, max_bytes: int,
+           inventory: Inventory) -> Parsed | None:
+    """One manifest parsed, or None with its problem recorded (unreadable, broken)."""
+    text, problem = read_text(path, root, rel, max_bytes)
+    if problem:
+        inventory.problems.append(problem)
+        inventory.manifests.append(Manifest(rel, kind, 0))
+        return None
+    assert text is not None
+    try:
+        return PARSERS[kind](path, rel, text)
+    except (_Unreadable, nodego.LockError) as exc:
+        inventory.problems.append(Problem("DEP012", rel, getattr(exc, "line", None), f"{rel} {exc}"))
+        inventory.manifests.append(Manifest(rel, kind, 0))
+        return None
+
+
+def _read_parent_locks(scope: RepoScope, inventory: Inventory, max_bytes: int) -> None:
+    """Lock files above the repo (a uv/npm workspace's, a monorepo's): only the packages the repo itself
+    depends on are taken from them — its declared names, the workspace member's own entry, and what those
+    depend on in the lock's graph — never the other members' dependencies."""
+    own_kinds = {m.kind for m in inventory.manifests}
+    for path in scope.find_above(PARENT_LOCKS):
+        kind = manifest_kind(path)
+        if kind is None or kind in own_kinds:
+            continue  # the repo's own lock of that kind wins
+        rel = scope.rel(path)
+        parsed = _parse(path, kind, scope.root, rel, max_bytes, inventory)
+        if parsed is None:
+            continue
+        declared, line_problems, _ = parsed
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        member = scope.repo.relative_to(path.parent).as_posix()
+        wanted = _reachable(kind, text, {(d.ecosystem, d.key) for d in inventory.declared}, member)
+        kept = [d for d in declared if (d.ecosystem, d.key) in wanted]
+        inventory.manifests.append(Manifest(rel, kind, len(kept)))
+        inventory.declared += kept
+        inventory.problems += [p for p in line_problems if p.rule_id != "DEP011"]
+        inventory.parent_locks.append(rel)
+        own_kinds.add(kind)
+
+
+def _reachable(kind: str, text: str, roots: set[tuple[str, str]], member: str) -> set[tuple[str, str]]:
+    """(ecosystem, name) of the roots and everything they depend on in the lock file's graph."""
+    if kind in ("uv.lock", "poetry.lock"):
+        graph, members = _toml_lock_graph(text, member)
+        ecosystem = PYPI
+    elif kind == "package-lock.json":
+        graph = nodego.npm_graph(text)
+        members = graph.get(member.lower(), set())
+        ecosystem = "npm"
+    else:
+        graph, members, ecosystem = {}, set(), "npm" if kind in ("yarn.lock", "pnpm-lock.yaml") else PYPI
+    queue = [name for eco, name in roots if eco == ecosystem] + sorted(members)
+    seen: set[str] = set()
+    while queue:
+        name = queue.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        queue += sorted(graph.get(name, ()))
+    return {(ecosystem, name) for name in seen}
+
+
+def _toml_lock_graph(text: str, member: str) -> tuple[dict[str, set[str]], set[str]]:
+    """uv.lock / poetry.lock: {package: the packages it depends on} (all extras and groups), and the
+    dependencies of the workspace member at ``member`` (a path relative to the lock file)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}, set()
+    graph: dict[str, set[str]] = {}
+    members: set[str] = set()
+    for entry in data.get("package") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        deps: set[str] = set()
+        for item in entry.get("dependencies") or []:  # uv: [{name = "x"}]
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                deps.add(normalise(item["name"]))
+        if isinstance(entry.get("dependencies"), dict):  # poetry: {x = "..."}
+            deps |= {normalise(name) for name in entry["dependencies"]}
+        for table in ("optional-dependencies", "dev-dependencies"):
+            groups = entry.get(table)
+            for items in (groups.values() if isinstance(groups, dict) else []):
+                deps |= {normalise(i["name"]) for i in items if isinstance(i, dict) and isinstance(i.get("name"), str)}
+        key = normalise(entry["name"])
+        graph.setdefault(key, set()).update(deps)
+        source = entry.get("source") if isinstance(entry.get("source"), dict) else {}
+        where = source.get("editable") or source.get("virtual") or source.get("directory")
+        if isinstance(where, str) and where.strip("./") == member.strip("./"):
+            members |= deps | {key}
+    return graph, members
 
 
 class _Unreadable(Exception):
@@ -430,6 +534,7 @@ PARSERS: dict[str, Callable[[Path, str, str], Parsed]] = {
     "poetry.lock": parse_poetry_lock,
     "uv.lock": parse_uv_lock,
     "pylock.toml": parse_pylock,
+    **nodego.PARSERS,
 }
 
 

@@ -9,9 +9,17 @@ from packaging.utils import canonicalize_name
 from auditor.model import Severity
 
 
-def normalise(name: str) -> str:
-    """PEP 503 name: lower case, runs of -_. collapsed to one dash (``Flask_SQLAlchemy`` → ``flask-sqlalchemy``)."""
-    return canonicalize_name(name)
+PYPI = "PyPI"
+NPM = "npm"
+GO = "Go"
+
+
+def normalise(name: str, ecosystem: str = PYPI) -> str:
+    """The name as its ecosystem compares it: PEP 503 for PyPI (lower case, runs of -_. collapsed to one
+    dash: ``Flask_SQLAlchemy`` → ``flask-sqlalchemy``), lower case for npm, as written for Go modules."""
+    if ecosystem == PYPI:
+        return canonicalize_name(name)
+    return name.lower() if ecosystem == NPM else name
 
 
 @dataclass(frozen=True)
@@ -25,10 +33,11 @@ class Declared:
     spec: str                 # the requirement as written (shortened), for evidence
     version: str | None       # the exact version when pinned, else None
     reason: str = ""          # why it cannot be audited (unpinned, URL, editable ...); "" when pinned
+    ecosystem: str = PYPI     # OSV's ecosystem name: "PyPI", "npm", "Go"
 
     @property
     def key(self) -> str:
-        return normalise(self.name)
+        return normalise(self.name, self.ecosystem)
 
 
 @dataclass(frozen=True)
@@ -57,20 +66,21 @@ class Inventory:
     declared: list[Declared] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     complete: bool = True     # false when the walk was cut short (deadline)
+    parent_locks: list[str] = field(default_factory=list)   # lock files read above the repo ("../uv.lock")
 
     def pins(self) -> dict[Package, list[Declared]]:
         """Every exact (name, version) with the places that pin it, in manifest order."""
         out: dict[Package, list[Declared]] = {}
         for entry in self.declared:
             if entry.version is not None and not entry.reason:
-                out.setdefault(Package(entry.key, entry.version), []).append(entry)
+                out.setdefault(Package(entry.key, entry.version, entry.ecosystem), []).append(entry)
         return out
 
     def unresolved(self) -> list[Declared]:
         """Declarations no manifest pins: an unpinned name in pyproject.toml is fine when a lock file
         pins it (that pin is audited)."""
-        pinned = {p.key for p in self.pins()}
-        return [d for d in self.declared if (d.version is None or d.reason) and d.key not in pinned]
+        pinned = {(p.ecosystem, p.key) for p in self.pins()}
+        return [d for d in self.declared if (d.version is None or d.reason) and (d.ecosystem, d.key) not in pinned]
 
     def keys(self) -> list[str]:
         return sorted({d.key for d in self.declared})
@@ -78,11 +88,12 @@ class Inventory:
 
 @dataclass(frozen=True, order=True)
 class Package:
-    key: str       # PEP 503 normalised name
-    version: str   # exact version as pinned
+    key: str                 # the name as its ecosystem compares it (PEP 503 for PyPI)
+    version: str             # exact version as pinned
+    ecosystem: str = PYPI
 
     def __str__(self) -> str:
-        return f"{self.key}=={self.version}"
+        return f"{self.key}=={self.version}" if self.ecosystem == PYPI else f"{self.key}@{self.version}"
 
 
 @dataclass(frozen=True)

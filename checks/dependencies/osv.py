@@ -1,5 +1,6 @@
-"""OSV records (https://ossf.github.io/osv-schema/) read from a local directory and matched with
-`packaging`, for auditing without network.
+"""OSV records (https://ossf.github.io/osv-schema/) read from a local directory and matched locally, for
+auditing without network: PyPI versions with `packaging` (PEP 440), npm and Go versions with `semver`
+(SemVer 2.0; Go's "v" prefix and pseudo-versions included).
 
 Layouts accepted: pypa/advisory-database (vulns/<package>/PYSEC-*.yaml), OSV's per-ecosystem export
 (one JSON file per record, or the all.zip it is published as), or any folder of .json/.yaml/.yml records.
@@ -17,15 +18,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import semver
 import yaml
 from packaging.version import InvalidVersion, Version
 
 from checks.dependencies import severity as severity_mod
-from checks.dependencies.model import Vulnerability, normalise
+from checks.dependencies.model import GO, NPM, PYPI, Vulnerability, normalise
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-ECOSYSTEM = "pypi"  # compared case-insensitively; "PyPI" in the schema
+# The ecosystems matched here, by the lower-case form of OSV's name ("PyPI", "npm", "Go").
+ECOSYSTEMS = {"pypi": PYPI, "npm": NPM, "go": GO}
+ECOSYSTEM = "pypi"  # the one this database was first written for (kept for callers that ask)
 SUFFIXES = (".json", ".yaml", ".yml")
+_ECOSYSTEM_FIELD = re.compile(r"ecosystem[\"']?\s*[:=]\s*[\"']?(pypi|npm|go)\b", re.I)
+
+
+def parse_version(ecosystem: str, raw: str) -> Any:
+    """A comparable version of the ecosystem: packaging's Version for PyPI, semver's for npm and Go (a
+    leading "v" dropped). Raises InvalidVersion when the string is not one."""
+    if ecosystem == PYPI:
+        return Version(raw)
+    text = raw.strip().removeprefix("v")
+    if text == "0":
+        text = "0.0.0"  # OSV's "introduced": "0" means from the beginning
+    try:
+        return semver.Version.parse(text)
+    except (ValueError, TypeError):
+        raise InvalidVersion(f"{raw!r} is not a SemVer version") from None
 
 
 class MalformedRecord(Exception):
@@ -34,14 +53,15 @@ class MalformedRecord(Exception):
 
 @dataclass
 class Range:
-    events: list[tuple[Version, str]]      # (version, "introduced" | "fixed" | "last_affected"), sorted
+    events: list[tuple[Any, str]]          # (version, "introduced" | "fixed" | "last_affected"), sorted
 
 
 @dataclass
 class Affected:
-    key: str                               # PEP 503 name
-    versions: frozenset[Version]           # explicit affected versions
+    key: str                               # the name as the ecosystem compares it (PEP 503 for PyPI)
+    versions: frozenset[Any]               # explicit affected versions
     ranges: list[Range]
+    ecosystem: str = PYPI
 
 
 @dataclass
@@ -57,7 +77,8 @@ class Record:
 @dataclass
 class Database:
     path: Path
-    index: dict[str, list[Record]] = field(default_factory=dict)   # PEP 503 name → records
+    index: dict[tuple[str, str], list[Record]] = field(default_factory=dict)   # (ecosystem, name) → records
+    ecosystems: set[str] = field(default_factory=set)                          # ecosystems any record names
     files: int = 0            # record documents seen (.json/.yaml/.yml, zip members included)
     records: int = 0          # PyPI records parsed and indexed
     unrelated: int = 0        # PyPI documents not naming any audited package: not parsed
@@ -68,25 +89,31 @@ class Database:
 
     @property
     def knows_pypi(self) -> bool:
-        """Whether the database holds any usable PyPI advisory at all; if not, a package it does not
+        return self.knows(PYPI)
+
+    def knows(self, ecosystem: str) -> bool:
+        """Whether the database holds any advisory of the ecosystem at all; if not, a package it does not
         flag is not "clean", it is unaudited."""
-        return self.records + self.unrelated > 0
+        return ecosystem in self.ecosystems
 
 
 _TOKEN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
 
-def load(path: Path, *, keys: set[str] | None = None, max_bytes: int = 5_000_000,
+def load(path: Path, *, keys: set[str] | set[tuple[str, str]] | None = None, max_bytes: int = 5_000_000,
          should_stop: Callable[[], bool] = lambda: False) -> Database:
     """The records under ``path``; raises OSError (one line) when the directory itself is unusable.
 
-    With ``keys`` (PEP 503 names), a document whose text names none of them (compared after the same
-    normalisation) is counted but not parsed: a real database has tens of thousands of records and an
-    application a few dozen dependencies. Malformed records are then reported only among the ones that
-    could concern those packages."""
+    With ``keys`` ((ecosystem, name) pairs, or bare PyPI names), a document whose text names none of them
+    (PyPI names compared after PEP 503 normalisation) is counted but not parsed: a real database has tens
+    of thousands of records and an application a few dozen dependencies. Malformed records are then
+    reported only among the ones that could concern those packages."""
     if not path.is_dir():
         raise OSError(f"vulnerability database {path} is not a directory")
     db = Database(path)
+    pairs = None if keys is None else {k if isinstance(k, tuple) else (PYPI, k) for k in keys}
+    pypi_keys = {name for eco, name in pairs or () if eco == PYPI}
+    other_names = {name.lower() for eco, name in pairs or () if eco != PYPI}
     for name, raw in _documents(path, max_bytes, db):
         if should_stop():
             db.complete = False
@@ -98,12 +125,19 @@ def load(path: Path, *, keys: set[str] | None = None, max_bytes: int = 5_000_000
             db.malformed.append((name, "not UTF-8"))
             continue
         lowered = text.lower()
-        if "pypi" not in lowered:
+        named = {ECOSYSTEMS[m.group(1).lower()] for m in _ECOSYSTEM_FIELD.finditer(text)}
+        if not named and "pypi" in lowered:
+            named = {PYPI}  # a broken PyPI record (no ecosystem field where expected) is still reported
+        if not named:
             db.other_ecosystems += 1
             continue
-        if keys is not None and not keys & set(_TOKEN.findall(re.sub(r"[-_.]+", "-", lowered))):
-            db.unrelated += 1
-            continue
+        if pairs is not None:
+            wanted = (PYPI in named and pypi_keys & set(_TOKEN.findall(re.sub(r"[-_.]+", "-", lowered)))) or \
+                (named - {PYPI} and any(n in lowered for n in other_names))
+            if not wanted:
+                db.unrelated += 1
+                db.ecosystems |= named  # a usable-looking record of these ecosystems, for other packages
+                continue
         try:
             record = parse_record(_decode(name, text), name)
         except MalformedRecord as exc:
@@ -116,7 +150,8 @@ def load(path: Path, *, keys: set[str] | None = None, max_bytes: int = 5_000_000
             db.other_ecosystems += 1
             continue
         db.records += 1
-        for key in {a.key for a in record.affected}:
+        db.ecosystems |= {a.ecosystem for a in record.affected}
+        for key in {(a.ecosystem, a.key) for a in record.affected}:
             db.index.setdefault(key, []).append(record)
     return db
 
@@ -189,7 +224,7 @@ def _decode(name: str, text: str) -> Any:
 
 
 def parse_record(data: Any, source: str = "") -> Record | None:
-    """A Record keeping only its PyPI packages; None when withdrawn. Raises MalformedRecord."""
+    """A Record keeping only its PyPI, npm and Go packages; None when withdrawn. Raises MalformedRecord."""
     if not isinstance(data, dict):
         raise MalformedRecord("not an OSV object (expected a mapping)")
     vuln_id = data.get("id")
@@ -209,9 +244,10 @@ def parse_record(data: Any, source: str = "") -> Record | None:
         package = item.get("package") if isinstance(item, dict) else None
         if not isinstance(package, dict) or not isinstance(package.get("name"), str):
             raise MalformedRecord(f"{vuln_id}: an affected entry without package.name")
-        if str(package.get("ecosystem", "")).split(":")[0].lower() != ECOSYSTEM:
+        ecosystem = ECOSYSTEMS.get(str(package.get("ecosystem", "")).split(":")[0].lower())
+        if ecosystem is None:
             continue
-        affected.append(_affected(vuln_id, normalise(package["name"]), item))
+        affected.append(_affected(vuln_id, normalise(package["name"], ecosystem), item, ecosystem))
         pypi_raw.append(item)
     summary = data.get("summary") or data.get("details") or ""
     return Record(id=vuln_id.strip(), aliases=tuple(str(a) for a in aliases if a),
@@ -219,14 +255,14 @@ def parse_record(data: Any, source: str = "") -> Record | None:
                   severity=severity_mod.rate(data, pypi_raw), source=source)
 
 
-def _affected(vuln_id: str, key: str, item: dict[str, Any]) -> Affected:
-    versions: set[Version] = set()
+def _affected(vuln_id: str, key: str, item: dict[str, Any], ecosystem: str = PYPI) -> Affected:
+    versions: set[Any] = set()
     raw_versions = item.get("versions") or []
     if not isinstance(raw_versions, list):
         raise MalformedRecord(f"{vuln_id}: versions is not a list")
     for raw in raw_versions:
         try:
-            versions.add(Version(str(raw)))
+            versions.add(parse_version(ecosystem, str(raw)))
         except InvalidVersion:
             continue  # a non-PEP 440 release string can never equal a pinned PEP 440 version
     ranges: list[Range] = []
@@ -238,7 +274,7 @@ def _affected(vuln_id: str, key: str, item: dict[str, Any]) -> Affected:
             raise MalformedRecord(f"{vuln_id}: a range is not a mapping")
         if raw_range.get("type") not in ("ECOSYSTEM", "SEMVER"):
             continue  # GIT ranges name commits, not releases
-        events: list[tuple[Version, str]] = []
+        events: list[tuple[Any, str]] = []
         for event in raw_range.get("events") or []:
             if not isinstance(event, dict) or len(event) != 1:
                 raise MalformedRecord(f"{vuln_id}: an event must have exactly one of introduced/fixed/last_affected")
@@ -248,26 +284,26 @@ def _affected(vuln_id: str, key: str, item: dict[str, Any]) -> Affected:
             if kind not in ("introduced", "fixed", "last_affected"):
                 raise MalformedRecord(f"{vuln_id}: unknown range event {kind!r}")
             try:
-                events.append((Version(str(value)), kind))
+                events.append((parse_version(ecosystem, str(value)), kind))
             except InvalidVersion:
-                raise MalformedRecord(f"{vuln_id}: {kind} version {str(value)[:40]!r} is not a PEP 440 "
-                                      "version") from None
+                raise MalformedRecord(f"{vuln_id}: {kind} version {str(value)[:40]!r} is not a "
+                                      f"{'PEP 440' if ecosystem == PYPI else 'SemVer'} version") from None
         if not any(kind == "introduced" for _, kind in events):
             # The schema requires one; reading its absence as "since the beginning" flags more, never less.
-            events.append((Version("0"), "introduced"))
+            events.append((parse_version(ecosystem, "0"), "introduced"))
         # Sorted by version; at one version "introduced" comes first, so introduced X, fixed X is empty.
         events.sort(key=lambda e: (e[0], e[1] != "introduced"))
         ranges.append(Range(events))
-    return Affected(key=key, versions=frozenset(versions), ranges=ranges)
+    return Affected(key=key, versions=frozenset(versions), ranges=ranges, ecosystem=ecosystem)
 
 
-def affects(affected: Affected, version: Version) -> tuple[bool, list[Version]]:
+def affects(affected: Affected, version: Any) -> tuple[bool, list[Any]]:
     """Whether ``version`` is affected, and the fixed versions above it (the upgrade targets).
 
     The OSV evaluation: walk a range's events in version order; an introduced at or below the version
     opens the vulnerable interval, a fixed at or below it (or a last_affected below it) closes it."""
     hit = version in affected.versions
-    fixed_above: list[Version] = []
+    fixed_above: list[Any] = []
     for rng in affected.ranges:
         vulnerable = False
         for at, kind in rng.events:
@@ -283,16 +319,17 @@ def affects(affected: Affected, version: Version) -> tuple[bool, list[Version]]:
     return hit, sorted(set(fixed_above)) if hit else []
 
 
-def match(db: Database, key: str, version: str) -> list[Vulnerability]:
-    """The advisories affecting ``key==version``, aliases merged (a PYSEC record and the GHSA record it
-    aliases are one vulnerability). Raises InvalidVersion for a non-PEP 440 pin."""
-    parsed = Version(version)
-    hits: list[tuple[Record, list[Version]]] = []
-    for record in db.index.get(key, []):
+def match(db: Database, key: str, version: str, ecosystem: str = PYPI) -> list[Vulnerability]:
+    """The advisories affecting ``key==version`` (of ``ecosystem``), aliases merged (a PYSEC record and the
+    GHSA record it aliases are one vulnerability). Raises InvalidVersion for a version the ecosystem's
+    scheme cannot read."""
+    parsed = parse_version(ecosystem, version)
+    hits: list[tuple[Record, list[Any]]] = []
+    for record in db.index.get((ecosystem, key), []):
         affected_any = False
-        fixed: list[Version] = []
+        fixed: list[Any] = []
         for item in record.affected:
-            if item.key != key:
+            if item.key != key or item.ecosystem != ecosystem:
                 continue
             hit, fix = affects(item, parsed)
             if hit:
@@ -303,7 +340,7 @@ def match(db: Database, key: str, version: str) -> list[Vulnerability]:
     return _merge_aliases(hits)
 
 
-def _merge_aliases(hits: list[tuple[Record, list[Version]]]) -> list[Vulnerability]:
+def _merge_aliases(hits: list[tuple[Record, list[Any]]]) -> list[Vulnerability]:
     groups: list[dict[str, Any]] = []
     for record, fixed in sorted(hits, key=lambda h: _id_rank(h[0].id)):
         names = {record.id, *record.aliases}

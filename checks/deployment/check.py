@@ -84,6 +84,8 @@ class DeploymentCheck:
                    f"{tally['not checked']} not checked{truncated_note}")
         if measured and not measured.problem:
             summary += f"; graceful shutdown measured ({items['graceful_shutdown'].status})"
+        if files.from_parents:
+            summary += f"; from up to the git root: {', '.join(files.from_parents[:3])}"
         metrics: dict[str, Any] = {
             "method": "Static review of the repository (Dockerfiles parsed with dockerfile-parse, Kubernetes and "
                       "compose YAML with PyYAML, .dockerignore matched with Docker's rules, git-tracked .env "
@@ -103,7 +105,12 @@ class DeploymentCheck:
             "runbook": runbook,
             "shutdown": measured.to_metrics() if measured else None,
             "skipped_files": [f"{rel}: {reason}" for rel, reason in files.skipped[:MAX_SKIPPED_SHOWN]],
+            "scope": files.scope.describe() if files.scope else None,
+            "from_parent_dirs": files.from_parents,
         }
+        if files.scope is not None and files.scope.is_subdirectory:
+            metrics["method"] += (f" Scope: {files.scope.sentence()}; compose and .env files there counted: "
+                                  f"{', '.join(files.from_parents) or 'none found'}.")
         return Outcome(summary=summary, metrics=metrics, findings=findings)
 
 

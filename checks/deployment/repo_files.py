@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.files import open_regular
+from auditor.repo_scope import RepoScope
 # One definition of an env file for every check (DPL020 and SEC012 judge the same files): the core's.
 from auditor.repofiles import VENDORED_DIRS, is_env_file
 
@@ -54,6 +55,8 @@ class RepoFiles:
     truncated: bool = False                                   # the walk hit a bound
     tracked: set[str] | None = None                           # git-tracked paths relative to git_root
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (rel, reason): never read
+    scope: RepoScope | None = None                            # the repo up to its git root (auditor.repo_scope)
+    from_parents: list[str] = field(default_factory=list)     # compose and .env files found above the repo
 
     @property
     def boundary(self) -> Path:
@@ -109,32 +112,20 @@ def _inside(root: Path, path: Path) -> bool:
 
 
 def find_git_root(start: Path) -> Path | None:
-    here = start.resolve()
-    for _ in range(MAX_GIT_UP):
-        if (here / ".git").exists():
-            return here
-        if here.parent == here:
-            return None
-        here = here.parent
-    return None
+    scope = RepoScope.of(start)
+    return scope.root if scope.in_git else None
 
 
 def up_to_git_root(root: Path, git_root: Path | None) -> list[Path]:
     """The repo directory and its parents up to the git root (only the repo when there is none)."""
-    dirs = [root]
-    if git_root is None:
-        return dirs
-    here = root.resolve()
-    while here != git_root and here.parent != here:
-        here = here.parent
-        dirs.append(here)
-    return dirs
+    return RepoScope(root.resolve(), git_root or root.resolve(), git_root is not None).dirs()
 
 
 def walk(root: Path, *, should_stop: Callable[[], bool] = lambda: False) -> RepoFiles:
     """Bounded by entries, depth, WALK_SECONDS and ``should_stop`` (the audit's deadline or Ctrl-C)."""
     root = root.resolve()
-    found = RepoFiles(root=root, git_root=find_git_root(root))
+    scope = RepoScope.of(root)
+    found = RepoFiles(root=root, git_root=scope.root if scope.in_git else None, scope=scope)
     stop_at = time.monotonic() + WALK_SECONDS
     seen = 0
     base_depth = len(root.parts)
@@ -166,7 +157,30 @@ def walk(root: Path, *, should_stop: Callable[[], bool] = lambda: False) -> Repo
                 found.docs.append(path)
             if is_env_file(name):
                 found.env_files.append(path)
+    _from_parents(found, scope)
     return _with_tracked(found)
+
+
+def _from_parents(found: RepoFiles, scope: RepoScope) -> None:
+    """Compose and .env files directly in the directories above the repo up to the git root (a monorepo's
+    root compose file and committed root .env concern the service in its subdirectory); never their
+    other subdirectories (a sibling frontend/ is not this service's)."""
+    for directory in scope.parents():
+        try:
+            entries = sorted(directory.iterdir())
+        except OSError:
+            continue
+        for path in entries:
+            name = path.name
+            compose = bool(_COMPOSE.match(name.lower()))
+            env = is_env_file(name)
+            if not (compose or env) or not scope.readable(path):
+                continue
+            if compose:
+                found.compose_files.append(path)
+            if env:
+                found.env_files.append(path)
+            found.from_parents.append(found.rel(path))
 
 
 def _with_tracked(found: RepoFiles) -> RepoFiles:

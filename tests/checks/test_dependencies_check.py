@@ -31,7 +31,7 @@ def test_fixture_repo_against_fixture_osv_gives_exactly_the_expected_findings(tm
         ("DEP001", "fixture-lock 1.5.0", Severity.HIGH),         # CVSS 1.8, but a fix exists
         ("DEP002", "Fixture_Parser 0.9.1", Severity.MEDIUM),     # explicit versions list, rated MODERATE
         ("DEP002", "fixture-last 2.0.0", Severity.MEDIUM),       # last_affected, no fix, no rating
-        ("DEP010", "flask", Severity.LOW),                       # unpinned, no lock pins it
+        ("DEP010", "requirements.txt", Severity.LOW),            # flask: unpinned, no lock pins it
         ("DEP011", "Unparsable requirement", Severity.MEDIUM),   # "this is not valid ==="
         ("DEP030", "Malformed vulnerability records", Severity.LOW),
     }
@@ -256,7 +256,10 @@ def test_only_ranges_and_no_lock_is_not_audited(tmp_path):
     outcome = run_check(repo, tmp_path, vuln_db=OSV_DIR)
     assert outcome.status is Status.WARN and outcome.metrics["source"] == "none"
     assert "NOT AUDITED (none pinned to an exact version)" in outcome.summary
-    assert sorted(f.rule_id for f in outcome.findings) == ["DEP010", "DEP010"]
+    # One finding per manifest, naming both (issue 14: twenty unpinned names were twenty findings).
+    (finding,) = outcome.findings
+    assert finding.rule_id == "DEP010" and finding.location["file"] == "pyproject.toml"
+    assert "2 dependencies without an exact version: fixture-web, x" in finding.message
 
 
 def test_saved_pip_audit_report_without_network_is_read_as_not_audited(tmp_path):

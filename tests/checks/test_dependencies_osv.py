@@ -62,12 +62,18 @@ def test_range_without_introduced_is_read_as_since_the_beginning():
 
 def test_git_ranges_are_ignored_and_other_ecosystems_dropped():
     record = osv.parse_record({"id": "X", "affected": [
-        {"package": {"ecosystem": "npm", "name": "pkg"},
-         "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]},
+        {"package": {"ecosystem": "Maven", "name": "org.x:pkg"},
+         "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]},
+        {"package": {"ecosystem": "npm", "name": "Left-Pad"},
+         "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.3.0"}]}]},
         {"package": {"ecosystem": "PyPI", "name": "Pkg_Name"},
          "ranges": [{"type": "GIT", "repo": "x", "events": [{"introduced": "abc"}]}]}]})
-    assert [a.key for a in record.affected] == ["pkg-name"]
-    assert not _hit(record, "1.0")[0]
+    # PyPI, npm and Go are matched (npm names compared in lower case); other ecosystems are dropped.
+    assert [(a.ecosystem, a.key) for a in record.affected] == [("npm", "left-pad"), ("PyPI", "pkg-name")]
+    assert not osv.affects(record.affected[1], Version("1.0"))[0]  # a GIT range names commits
+    npm = record.affected[0]
+    assert osv.affects(npm, osv.parse_version("npm", "1.2.9"))[0]
+    assert not osv.affects(npm, osv.parse_version("npm", "1.3.0"))[0]
 
 
 def test_withdrawn_is_none():
@@ -94,8 +100,11 @@ def test_malformed_records_raise_one_line(data, message):
 
 def test_fixture_database_loads_with_its_problems_counted():
     db = osv.load(OSV_DIR)
-    assert (db.records, db.withdrawn, db.other_ecosystems, len(db.malformed)) == (6, 1, 1, 2)
-    assert set(db.index) == {"fixture-web", "fixture-parser", "fixture-old", "fixture-last", "fixture-lock"}
+    # The npm record (NPM-2099-1) is read too since npm lock files are audited.
+    assert (db.records, db.withdrawn, db.other_ecosystems, len(db.malformed)) == (7, 1, 0, 2)
+    assert {name for eco, name in db.index if eco == "PyPI"} == {"fixture-web", "fixture-parser", "fixture-old",
+                                                                 "fixture-last", "fixture-lock"}
+    assert ("npm", "fixture-clean") in db.index  # the same name on npm is another package
     (vuln,) = osv.match(db, "fixture-web", "1.2.0")
     assert vuln.id == "PYSEC-2099-1" and vuln.aliases == ("GHSA-w3b1-aaaa-bbbb", "CVE-2099-0001")
     assert vuln.fixed == ("1.2.5", "2.0.3") and vuln.severity is Severity.CRITICAL and vuln.score == 9.8
@@ -137,8 +146,8 @@ def test_oversized_record_and_symlink_leaving_the_database(tmp_path):
 
 def test_keys_prefilter_parses_only_records_naming_the_audited_packages():
     db = osv.load(OSV_DIR, keys={"fixture-web", "fixture-parser"})
-    assert set(db.index) == {"fixture-web", "fixture-parser"}
-    assert (db.records, db.unrelated) == (3, 6)  # -old, -last, -lock, -clean and the broken ones: not parsed
+    assert {name for _, name in db.index} == {"fixture-web", "fixture-parser"}
+    assert (db.records, db.unrelated) == (3, 7)  # -old, -last, -lock, -clean, npm and the broken ones: not parsed
     assert [name for name, _ in db.malformed] == []  # the broken records name fixture-clean only
     assert db.knows_pypi
     assert osv.match(db, "fixture-web", "1.2.0")[0].fixed == ("1.2.5", "2.0.3")

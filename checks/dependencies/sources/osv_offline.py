@@ -23,7 +23,7 @@ class OsvOfflineSource:
               progress: Callable[[str], None] = lambda message: None) -> SourceResult:
         progress(f"loading OSV records from {self.path}")
         try:
-            db = osv.load(self.path, keys={p.key for p in packages}, max_bytes=self.max_bytes,
+            db = osv.load(self.path, keys={(p.ecosystem, p.key) for p in packages}, max_bytes=self.max_bytes,
                           should_stop=budget.should_stop)
         except OSError as exc:
             raise SourceUnavailable(str(exc)) from None
@@ -35,16 +35,16 @@ class OsvOfflineSource:
             for package in packages:
                 result.not_audited[package] = "the deadline came while the OSV database was being read"
             return result
-        if not db.knows_pypi:
-            # An empty (or wholly unreadable) database knows nothing: that is not a clean audit.
-            for package in packages:
-                result.not_audited[package] = f"the OSV database at {self.path} holds no PyPI record"
-            return result
         for package in packages:
+            if not db.knows(package.ecosystem):
+                # A database without a single record of the ecosystem knows nothing: not a clean audit.
+                result.not_audited[package] = f"the OSV database at {self.path} holds no {package.ecosystem} record"
+                continue
             try:
-                found = osv.match(db, package.key, package.version)
+                found = osv.match(db, package.key, package.version, package.ecosystem)
             except InvalidVersion:
-                result.not_audited[package] = f"version {package.version!r} is not a PEP 440 version"
+                scheme = "PEP 440" if package.ecosystem == "PyPI" else "SemVer"
+                result.not_audited[package] = f"version {package.version!r} is not a {scheme} version"
                 continue
             result.audited.add(package)
             if found:

@@ -49,6 +49,11 @@ class PipAuditSource:
         result = SourceResult(source=self.name)
         valid: list[Package] = []
         for package in packages:
+            if package.ecosystem != "PyPI":
+                # Said, not skipped silently: pip-audit asks PyPI's (or OSV's PyPI) advisories only.
+                result.not_audited[package] = (f"pip-audit audits PyPI packages only: {package.ecosystem} packages "
+                                               "need --vuln-db DIR (an OSV database with their records)")
+                continue
             try:
                 Version(package.version)
                 valid.append(package)
