@@ -25,8 +25,9 @@ class NPlusOneConfig(CheckConfig):
     max_operations: int = pydantic.Field(default=100, ge=1)
     # How long to wait for a request's SQL to reach the log after the response (seconds).
     settle_s: float = pydantic.Field(default=1.0, gt=0, le=30)
-    # Which SQL source: "auto" (--db-url, then --sql-log, then the --serve'd output), "postgres" or "log".
-    source: str = pydantic.Field(default="auto", pattern="^(auto|postgres|log)$")
+    # Which SQL source: "auto" (--db-url, then --sql-log, then the --serve'd output), "postgres", "mariadb"
+    # (--db-url of that server) or "log".
+    source: str = pydantic.Field(default="auto", pattern="^(auto|postgres|mariadb|log)$")
 
     @pydantic.model_validator(mode="after")
     def _ordered(self) -> NPlusOneConfig:

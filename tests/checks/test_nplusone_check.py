@@ -167,10 +167,10 @@ def test_a_log_rotated_during_the_audit_is_reported(tmp_path, stub):
     assert "rotated" in incomplete.message and incomplete.severity == Severity.INFO
 
 
-def test_a_database_url_that_is_not_postgresql_is_skipped_with_the_alternatives(tmp_path, stub):
+def test_a_database_url_that_cannot_be_captured_is_skipped_with_the_alternatives(tmp_path, stub):
     stub.routes["/openapi.json"] = _json(SPEC)
-    with pytest.raises(CheckSkipped, match="only PostgreSQL can be captured server-side; give"):
-        _run(stub.url, tmp_path, settings={"db_url": "mysql://root@127.0.0.1/shop"})
+    with pytest.raises(CheckSkipped, match="only PostgreSQL and MariaDB/MySQL can be captured server-side; give"):
+        _run(stub.url, tmp_path, settings={"db_url": "sqlite:///shop.db"})
 
 
 def test_excluded_operations_are_not_requested(tmp_path, stub):

@@ -1,5 +1,6 @@
 """SQL sources, one module each: a log file the service writes (logfile.py: the --serve'd output or
---sql-log) and PostgreSQL server-side capture (postgres_live.py: --db-url). choose_source picks one."""
+--sql-log), PostgreSQL server-side capture (postgres_live.py: --db-url postgresql://...) and MariaDB/MySQL
+server-side capture (mariadb_live.py: --db-url mysql://...). choose_source picks one."""
 
 from __future__ import annotations
 
@@ -14,27 +15,31 @@ from checks.nplusone.sources.logfile import LogFileSource
 if TYPE_CHECKING:
     from checks.nplusone.config import NPlusOneConfig
 
-HOW_TO = ("give --db-url postgresql://... (server-side capture, superuser), --sql-log FILE (the log the service "
-          "writes its SQL to: SQLAlchemy echo, Django db.backends, PostgreSQL or JSON lines), or --serve the "
-          "service with its SQL logging on")
+HOW_TO = ("give --db-url postgresql://... or mysql://... (server-side capture, superuser), --sql-log FILE (the log "
+          "the service writes its SQL to: SQLAlchemy echo, Django db.backends, PostgreSQL or JSON lines), or "
+          "--serve the service with its SQL logging on")
 
 
 def choose_source(ctx: AuditContext, config: NPlusOneConfig) -> SqlSource:
-    """--db-url (PostgreSQL) first, then --sql-log, then the --serve'd service's output."""
+    """--db-url (PostgreSQL or MariaDB/MySQL) first, then --sql-log, then the --serve'd service's output."""
     settings = ctx.settings
     db_url = settings.get("db_url") or ctx.target.db_url
     sql_log = settings.get("sql_log")
     service_log = ctx.artifacts.service_log
-    if config.source in ("auto", "postgres") and db_url:
+    if config.source in ("auto", "postgres", "mariadb") and db_url:
         if str(db_url).startswith(("postgresql://", "postgres://", "postgresql+")):
             from checks.nplusone.sources.postgres_live import PostgresLiveSource
 
             return PostgresLiveSource(str(db_url), db_log=settings.get("db_log"), settle_s=config.settle_s,
                                       should_stop=ctx.should_stop)
+        if str(db_url).startswith(("mysql://", "mysql+", "mariadb://", "mariadb+")):
+            from checks.nplusone.sources.mariadb_live import MariaDbLiveSource
+
+            return MariaDbLiveSource(str(db_url), settle_s=config.settle_s, should_stop=ctx.should_stop)
         if not (sql_log or service_log):
-            raise CheckSkipped(f"--db-url: only PostgreSQL can be captured server-side; {HOW_TO}")
-    if config.source == "postgres":
-        raise CheckSkipped(f"[tool.auditor.nplusone] source = \"postgres\" needs --db-url; {HOW_TO}")
+            raise CheckSkipped(f"--db-url: only PostgreSQL and MariaDB/MySQL can be captured server-side; {HOW_TO}")
+    if config.source in ("postgres", "mariadb"):
+        raise CheckSkipped(f"[tool.auditor.nplusone] source = \"{config.source}\" needs --db-url; {HOW_TO}")
     if sql_log:
         return LogFileSource(Path(sql_log), "--sql-log", settle_s=config.settle_s, should_stop=ctx.should_stop)
     if service_log:
