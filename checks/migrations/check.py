@@ -88,6 +88,14 @@ class MigrationsCheck:
         if scratch_rows:
             metrics["scratch"] = scratch_rows
             attempted = [r for r in scratch_rows if "verified" in r]
+            unverified = [r for r in attempted if not r["verified"] and r["result"].startswith("not verified")]
+            if unverified:
+                # Shown apart from findings (not a failure), each with the action that would verify it.
+                metrics["not_verified"] = [
+                    {"what": f"{r['framework']} migrations ({r['location']}) {r['result'].split(':', 1)[0]}",
+                     "action": ("give --db-url (a PostgreSQL or MariaDB server for a scratch database)"
+                                if "on SQLite" in r["result"] else one_line(r["result"].split("; ", 1)[-1], 160))}
+                    for r in unverified]
             if attempted and not any(r["verified"] for r in attempted):
                 # Nothing was applied anywhere: drift and rollback unverified. Never a quiet pass, and a run
                 # of this check alone is never READY (auditor.gate.verified).
