@@ -180,9 +180,12 @@ def _docstring(doc: str) -> tuple[str, str]:
 
 
 def operations(func: ast.FunctionDef) -> list[Op]:
-    """Every op.* call (and batch_op.* inside `with op.batch_alter_table(t) as batch_op`), in source order."""
-    batch_tables: dict[str, str | None] = {}
-    for node in ast.walk(func):
+    """Every op.* call (and batch_op.* inside `with op.batch_alter_table(t) as batch_op`), in source order.
+    Each batch_op call belongs to the `with` block it is in: autogenerate writes one block per table, all
+    binding the same name `batch_op`."""
+    batch_of_call: dict[int, str | None] = {}
+    batch_names: set[str] = set()
+    for node in ast.walk(func):  # outer blocks first, so an inner block's table wins for its calls
         if isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 call = item.context_expr
@@ -190,7 +193,11 @@ def operations(func: ast.FunctionDef) -> list[Op]:
                         and isinstance(item.optional_vars, ast.Name):
                     table = astutil.value(call.args[0]) if call.args else astutil.value(
                         astutil.kwarg_node(call, "table_name"))
-                    batch_tables[item.optional_vars.id] = table if isinstance(table, str) else None
+                    name = item.optional_vars.id
+                    batch_names.add(name)
+                    for inner in (n for stmt in node.body for n in ast.walk(stmt)):
+                        if isinstance(inner, ast.Call) and astutil.callee(inner)[0] == name:
+                            batch_of_call[id(inner)] = table if isinstance(table, str) else None
     ops: list[Op] = []
     for node in ast.walk(func):
         if not isinstance(node, ast.Call):
@@ -198,8 +205,8 @@ def operations(func: ast.FunctionDef) -> list[Op]:
         receiver, method = astutil.callee(node)
         if receiver == "op" and method != "batch_alter_table":
             ops.append(_op(node, method, table=None, batch=False))
-        elif receiver in batch_tables:
-            ops.append(_op(node, method, table=batch_tables[receiver], batch=True))
+        elif receiver in batch_names:
+            ops.append(_op(node, method, table=batch_of_call.get(id(node)), batch=True))
         elif method == "execute" and node.args:
             # SQL run on the migration's connection (op.get_bind().execute(sa.text("UPDATE ..."))): a
             # backfill or destructive statement as much as op.execute's.

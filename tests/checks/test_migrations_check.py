@@ -336,3 +336,21 @@ def test_base_ref_outside_git_is_one_line_error(tmp_path):
     repo = make_alembic_repo(tmp_path / "repo", [REV_0001])
     with pytest.raises(CheckError, match="not in a git repository"):
         run_check(repo, tmp_path, settings={"base_ref": "main"}, scratch=False)
+
+
+def test_batch_blocks_of_one_migration_keep_their_own_tables(tmp_path):
+    # Autogenerate writes one `with op.batch_alter_table(t) as batch_op` block per table: an index on the
+    # table the migration creates is not an index on the next block's existing table (seen on microblog).
+    messages = ("0002", "0001", "Messages", '''\
+    op.create_table("message", sa.Column("id", sa.Integer(), primary_key=True), sa.Column("sender_id", sa.Integer()))
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_message_sender_id"), ["sender_id"], unique=False)
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("last_read", sa.DateTime(), nullable=True))
+        batch_op.create_index("ix_users_last_read", ["last_read"], unique=False)
+''', '    op.drop_table("message")\n')
+    repo = make_alembic_repo(tmp_path / "repo", [REV_0001, messages])
+    outcome, _ = run_check(repo, tmp_path, scratch=False, dialect="postgresql")
+    found = [f.message for f in outcome.findings if f.rule_id == "MIG006"]
+    assert found == ["Migration 0002 creates an index on existing table users without CONCURRENTLY: writes to "
+                     "the table block until it is built."]
