@@ -77,6 +77,9 @@ VulnDbOpt = Annotated[Path | None, typer.Option(
 BaseRefOpt = Annotated[str | None, typer.Option(
     "--base-ref", help="Git ref to compare against: diff coverage, migrations since (coverage, migrations).")]
 PythonOpt = Annotated[Path | None, typer.Option("--python", help="The repo's Python interpreter (coverage).")]
+OtlpOpt = Annotated[int | None, typer.Option(
+    "--otlp", help="Receive OpenTelemetry traces on this loopback port (0: any free port) for SQL per request "
+                   "(nplusone); point the service's OTEL_EXPORTER_OTLP_ENDPOINT at the URL printed.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output; errors and the verdict only.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug lines and tracebacks.")]
 DefectsOpt = Annotated[str | None, typer.Option(
@@ -84,6 +87,8 @@ DefectsOpt = Annotated[str | None, typer.Option(
 
 TARGET_OPTIONS = ("url", "spec", "repo", "serve")
 _FLAG_CONVERTERS: dict[str, Callable[[Any], Any]] = {"checks": _csv, "skip": _csv, "format": _csv}
+# Flags whose setting has another name.
+_FLAG_KEYS = {"header": "headers", "otlp": "otlp_port"}
 
 
 @app.command()
@@ -91,10 +96,11 @@ def run(url: UrlOpt = None, spec: SpecOpt = None, repo: RepoOpt = None, serve: S
         checks: ChecksOpt = None, skip: SkipOpt = None, config: ConfigOpt = None,
         output_dir: OutputDirOpt = None, format: FormatOpt = None, fail_on: FailOnOpt = None,
         header: HeaderOpt = None, read_only: ReadOnlyOpt = None, seed: SeedOpt = None,
-        baseline: BaselineOpt = None, ignore_file: IgnoreFileOpt = None, load_duration: LoadDurationOpt = None, load_rate: LoadRateOpt = None,
+        baseline: BaselineOpt = None, ignore_file: IgnoreFileOpt = None, load_duration: LoadDurationOpt = None,
+        load_rate: LoadRateOpt = None,
         load_workers: LoadWorkersOpt = None, locustfile: LocustfileOpt = None, db_url: DbUrlOpt = None,
         db_log: DbLogOpt = None, sql_log: SqlLogOpt = None, vuln_db: VulnDbOpt = None,
-        base_ref: BaseRefOpt = None, python: PythonOpt = None,
+        base_ref: BaseRefOpt = None, python: PythonOpt = None, otlp: OtlpOpt = None,
         quiet: QuietOpt = False, verbose: VerboseOpt = False) -> None:
     """Audit a running service (--url or --serve) and/or its repo (--repo); write the report set."""
     options = {k: v for k, v in locals().items() if k not in ("quiet", "verbose")}
@@ -229,8 +235,7 @@ def init(
 def _audit(options: dict[str, Any], *, quiet: bool, verbose: bool, serve: ServeSpec | None,
            ui: ConsoleUI | None = None) -> NoReturn:
     ui = ui or ConsoleUI(quiet=quiet, verbose=verbose)
-    flags = {("headers" if k == "header" else k): _FLAG_CONVERTERS.get(k, lambda v: v)(v)
-             for k, v in options.items() if v is not None}
+    flags = {_FLAG_KEYS.get(k, k): _FLAG_CONVERTERS.get(k, lambda v: v)(v) for k, v in options.items() if v is not None}
     try:
         registry = load_checks()
         settings = load_settings(flags, check_ids=set(registry))

@@ -119,6 +119,9 @@ class Settings(_Strict):
     vuln_db: Path | None = None
     base_ref: str | None = None           # coverage/migrations: git ref to diff against
     python: Path | None = None            # coverage: the repo's interpreter
+    # nplusone: receive OpenTelemetry traces on this loopback port (0: any free one) from a service the
+    # auditor did not start; a --serve'd Python service is traced without it ([tool.auditor.nplusone] instrument).
+    otlp_port: int | None = pydantic.Field(None, ge=0, le=65535)
     check_timeout: float = pydantic.Field(600.0, gt=0, description="deadline per check, seconds")
     serve_timeout: float = pydantic.Field(30.0, gt=0, description="how long --serve waits for the service")
     http: HttpSettings = HttpSettings()

@@ -23,6 +23,7 @@ from auditor.sandbox import Sandbox, SandboxOptions, ScratchRegistry
 if TYPE_CHECKING:
     from auditor.artifacts import Artifacts
     from auditor.http import HttpClient
+    from auditor.otlp import Traces
 
 
 class Safety(StrEnum):
@@ -79,6 +80,9 @@ class AuditContext:
     # The audit's scratch databases: whatever a check's sandbox leaves (crash, timeout, Ctrl-C) is
     # dropped by the runner when the audit ends.
     scratch: ScratchRegistry = field(default_factory=ScratchRegistry)
+    # OpenTelemetry traces the service exports during the audit (auditor.otlp.Traces): set when --otlp was
+    # given or the auditor instrumented a --serve'd service; None otherwise.
+    traces: Traces | None = None
 
     def sandbox(self, options: SandboxOptions) -> Sandbox:
         """The only way a check runs the repo's code (auditor.sandbox): the repo's interpreter, an

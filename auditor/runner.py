@@ -8,6 +8,7 @@ Checks run one after another on purpose: a load test next to a fuzzer would meas
 from __future__ import annotations
 
 import ipaddress
+import os
 import tempfile
 import threading
 import time
@@ -25,6 +26,7 @@ from auditor.gate import check_status, exit_code, verdict
 from auditor.http import HttpClient, RequestFailed, UnsafeRequest
 from auditor.interface import AuditContext, Check, CheckConfig, CheckError, CheckSkipped, Safety, Target
 from auditor.model import CheckResult, Outcome, Report, Status, disambiguate
+from auditor.otlp import OtlpReceiver, Traces, instrument
 from auditor.redact import scrub_file
 from auditor.sandbox import ScratchRegistry
 from auditor.service import ServiceProcess
@@ -85,30 +87,38 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
     scratch = ScratchRegistry()  # scratch databases the checks' sandboxes leave are dropped at the end
     notices: list[str] = []
     read_only = settings.read_only
-    try:
-        if serve:
-            service = ServiceProcess(serve.command, settings.output_dir / SERVICE_LOG_NAME, env=serve.env,
-                                     cwd=serve.cwd)
-            with ui.working("starting the service"):
-                service.start(settings.serve_timeout)
-            url = service.url
-            ui.info(f"service started on {url} in {service.started_s:.1f} s (output: {service.log_path})")
-        read_only = settings.read_only or (bool(url) and not is_loopback(url) and not settings.safety.allow_writes)
-        notices = safety_notices(settings, selected, configs, url, read_only)
-        for notice in notices:
-            ui.notice(notice)
-        with HttpClient(url, headers=headers, read_only=read_only, timeout_s=settings.http.timeout,
-                        max_bytes=settings.http.max_bytes, max_redirects=settings.http.max_redirects) as http:
-            if url:
-                _preflight(http, url)
-            target = Target(url=url, spec=settings.spec, repo=settings.repo, db_url=settings.db_url)
-            artifacts = Artifacts(http, spec=settings.spec, service_log=service.log_path if service else None,
-                                  service=service)
-            with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
+    traces: Traces | None = None
+    with tempfile.TemporaryDirectory(prefix="audit-") as tmp_name:
+        tmp = Path(tmp_name)
+        try:
+            traces = _start_traces(settings, selected, configs, serve, tmp, ui)
+            if serve:
+                env = serve.env
+                if traces is not None and traces.status_file is not None:
+                    env = {**env, **instrument.environment(traces.receiver.endpoint, tmp / "otel",
+                                                           existing_pythonpath=serve.env.get("PYTHONPATH")
+                                                           or os.environ.get("PYTHONPATH"))}
+                service = ServiceProcess(serve.command, settings.output_dir / SERVICE_LOG_NAME, env=env,
+                                         cwd=serve.cwd)
+                with ui.working("starting the service"):
+                    service.start(settings.serve_timeout)
+                url = service.url
+                ui.info(f"service started on {url} in {service.started_s:.1f} s (output: {service.log_path})")
+            read_only = settings.read_only or (bool(url) and not is_loopback(url) and not settings.safety.allow_writes)
+            notices = safety_notices(settings, selected, configs, url, read_only)
+            for notice in notices:
+                ui.notice(notice)
+            with HttpClient(url, headers=headers, read_only=read_only, timeout_s=settings.http.timeout,
+                            max_bytes=settings.http.max_bytes, max_redirects=settings.http.max_redirects) as http:
+                if url:
+                    _preflight(http, url)
+                target = Target(url=url, spec=settings.spec, repo=settings.repo, db_url=settings.db_url)
+                artifacts = Artifacts(http, spec=settings.spec, service_log=service.log_path if service else None,
+                                      service=service)
                 for cls in selected:
                     try:
                         result = _run_one(cls, configs[cls.id], settings, target, http, artifacts,
-                                          read_only, Path(tmp), ui, {r.id: r for r in results}, scratch)
+                                          read_only, tmp, ui, {r.id: r for r in results}, scratch, traces)
                     except KeyboardInterrupt as exc:
                         # Stop at once, but keep what was measured: the report is still written.
                         if isinstance(exc, Interrupted):
@@ -118,16 +128,18 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
                         break
                     results.append(result)
                     ui.check_done(result)
-    finally:
-        for problem in scratch.close():
-            ui.error(f"a scratch database could not be dropped: {problem}")
-        if service:
-            with ui.working("stopping the service"):
-                service_outcome = service.stop()
-            try:
-                scrub_file(service.log_path, ui.redactor)  # what the service printed may hold live tokens
-            except OSError as exc:
-                ui.error(f"{service.log_path} could not be redacted: {exc.strerror or exc}")
+        finally:
+            for problem in scratch.close():
+                ui.error(f"a scratch database could not be dropped: {problem}")
+            if service:
+                with ui.working("stopping the service"):
+                    service_outcome = service.stop()
+                try:
+                    scrub_file(service.log_path, ui.redactor)  # what the service printed may hold live tokens
+                except OSError as exc:
+                    ui.error(f"{service.log_path} could not be redacted: {exc.strerror or exc}")
+            if traces is not None:
+                traces.receiver.stop()
     outcome = verdict(results)
     report = Report(
         tool={"name": "backend-auditor", "version": __version__},
@@ -163,6 +175,25 @@ def safety_notices(settings: Settings, selected: list[type[Check]], configs: dic
         notices.append(f"load is allowed against the non-loopback host {url}: {', '.join(loaders)} will send "
                        "sustained traffic ([tool.auditor.safety] allow_remote_load)")
     return notices
+
+
+def _start_traces(settings: Settings, selected: list[type[Check]], configs: dict[str, CheckConfig],
+                  serve: ServeSpec | None, tmp: Path, ui: ConsoleUI) -> Traces | None:
+    """The OTLP receiver, when traces are wanted: --otlp (a service that exports by itself), or a --serve'd
+    service a selected check wants traced (``instrument = true`` in its config: nplusone)."""
+    instrument_serve = serve is not None and any(getattr(configs.get(cls.id), "instrument", False) is True
+                                                 for cls in selected)
+    if settings.otlp_port is None and not instrument_serve:
+        return None
+    try:
+        receiver = OtlpReceiver(port=settings.otlp_port or 0).start()
+    except OSError as exc:
+        raise ConfigError(f"--otlp {settings.otlp_port}: cannot listen on 127.0.0.1:{settings.otlp_port}: "
+                          f"{exc.strerror or exc}") from None
+    if settings.otlp_port is not None:
+        ui.info(f"receiving OpenTelemetry traces at {receiver.endpoint}: start the service with "
+                f"OTEL_EXPORTER_OTLP_ENDPOINT={receiver.endpoint} (OTLP/HTTP)")
+    return Traces(receiver, status_file=tmp / "otel" / instrument.STATUS_NAME if instrument_serve else None)
 
 
 def _preflight(http: HttpClient, url: str) -> None:
@@ -216,7 +247,7 @@ def _unmet_need(cls: type[Check], target: Target, artifacts: Artifacts, settings
 
 def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: Target, http: HttpClient,
              artifacts: Artifacts, read_only: bool, tmp: Path, ui: ConsoleUI,
-             earlier: dict[str, CheckResult], scratch: ScratchRegistry) -> CheckResult:
+             earlier: dict[str, CheckResult], scratch: ScratchRegistry, traces: Traces | None = None) -> CheckResult:
     began = time.monotonic()
     try:
         unmet = _unmet_need(cls, target, artifacts, settings)
@@ -230,7 +261,7 @@ def _run_one(cls: type[Check], config: CheckConfig, settings: Settings, target: 
                        deadline=began + settings.check_timeout, read_only=read_only, seed=settings.seed,
                        progress=lambda message: ui.debug(f"{cls.id}: {message}"),
                        settings=settings.model_dump(exclude={"headers", "check_sections"}), earlier=earlier,
-                       scratch=scratch)
+                       scratch=scratch, traces=traces)
     box: dict[str, Any] = {}
     # Completion is an Event, not Thread.join/is_alive: on CPython 3.11 a join interrupted by Ctrl-C
     # can leave is_alive() False while the thread still runs.

@@ -25,9 +25,13 @@ class NPlusOneConfig(CheckConfig):
     max_operations: int = pydantic.Field(default=100, ge=1)
     # How long to wait for a request's SQL to reach the log after the response (seconds).
     settle_s: float = pydantic.Field(default=1.0, gt=0, le=30)
-    # Which SQL source: "auto" (--db-url, then --sql-log, then the --serve'd output), "postgres", "mariadb"
-    # (--db-url of that server) or "log".
-    source: str = pydantic.Field(default="auto", pattern="^(auto|postgres|mariadb|log)$")
+    # Trace a service the auditor starts (--serve) with OpenTelemetry: its own SDK when its interpreter has
+    # one, else the auditor's shim (SQLAlchemy, Django, Flask, Starlette), exporting to the auditor's receiver.
+    # Nothing is written into the app. false: no instrumentation (the SQL comes from a log or --db-url).
+    instrument: bool = True
+    # Which SQL source: "auto" (traces, then --db-url, then --sql-log, then the --serve'd output), "traces",
+    # "postgres", "mariadb" (--db-url of that server) or "log".
+    source: str = pydantic.Field(default="auto", pattern="^(auto|traces|postgres|mariadb|log)$")
 
     @pydantic.model_validator(mode="after")
     def _ordered(self) -> NPlusOneConfig:

@@ -1,5 +1,6 @@
-"""SQL sources, one module each: a log file the service writes (logfile.py: the --serve'd output or
---sql-log), PostgreSQL server-side capture (postgres_live.py: --db-url postgresql://...) and MariaDB/MySQL
+"""SQL sources, one module each: OpenTelemetry traces (traces.py: --otlp, or a --serve'd service the auditor
+instrumented), a log file the service writes (logfile.py: the --serve'd output or --sql-log), PostgreSQL
+server-side capture (postgres_live.py: --db-url postgresql://...) and MariaDB/MySQL
 server-side capture (mariadb_live.py: --db-url mysql://...). choose_source picks one."""
 
 from __future__ import annotations
@@ -21,8 +22,18 @@ HOW_TO = ("give --db-url postgresql://... or mysql://... (server-side capture, s
 
 
 def choose_source(ctx: AuditContext, config: NPlusOneConfig) -> SqlSource:
-    """--db-url (PostgreSQL or MariaDB/MySQL) first, then --sql-log, then the --serve'd service's output."""
+    """Traces first (exact per request), then --db-url (PostgreSQL or MariaDB/MySQL), then --sql-log, then the
+    --serve'd service's output."""
     settings = ctx.settings
+    traces = ctx.traces
+    if config.source in ("auto", "traces") and traces is not None and traces.instrumented:
+        from checks.nplusone.sources.traces import TraceSource
+
+        return TraceSource(traces.store, how=traces.how, settle_s=config.settle_s, should_stop=ctx.should_stop)
+    if config.source == "traces":
+        raise CheckSkipped("[tool.auditor.nplusone] source = \"traces\": no trace arrived (give --otlp PORT and start "
+                           "the service with OTEL_EXPORTER_OTLP_ENDPOINT, or --serve a Python service with "
+                           "instrument = true)")
     db_url = settings.get("db_url") or ctx.target.db_url
     sql_log = settings.get("sql_log")
     service_log = ctx.artifacts.service_log

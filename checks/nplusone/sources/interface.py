@@ -48,6 +48,11 @@ class SqlSource(ABC):
     def close(self) -> None:
         """Stop capturing and restore whatever open() changed. Idempotent; also called on error and stop."""
 
+    def request_headers(self, request_id: str) -> dict[str, str]:
+        """Headers the request must carry for this source to attribute its statements (a trace source:
+        ``traceparent``); none by default."""
+        return {}
+
     @abstractmethod
     def begin(self, request_id: str) -> None:
         """Called just before the request is sent."""
