@@ -23,7 +23,8 @@ def test_no_spec_anywhere_gives_a_reason(stub: StubServer):
     with HttpClient(stub.url) as http:
         artifacts = Artifacts(http, spec=None)
         assert artifacts.spec is None
-        assert "no OpenAPI document at /openapi.json" in (artifacts.spec_problem or "")
+        assert "no OpenAPI document on the service: tried" in (artifacts.spec_problem or "")
+        assert all(method == "GET" for method, _, _ in stub.requests) and len(stub.requests) <= 60
 
 
 def test_spec_file_in_yaml(tmp_path):
