@@ -11,7 +11,7 @@ from auditor.interface import AuditContext, Safety
 from auditor.model import Finding, Outcome, Section, Severity, Status
 from auditor.operations import operations
 
-from checks.openapi import completeness, conformance, inventory, st_adapter
+from checks.openapi import authmodes, boundaries, completeness, conformance, inventory, st_adapter
 from checks.openapi.config import OpenApiConfig
 from checks.openapi.rules import COMPLETENESS_RULES, make_finding
 from checks.openapi.spec import SpecInfo, acquire
@@ -54,24 +54,43 @@ class OpenApiCheck:
             changes = delta.metrics(baseline)
             findings += _breaking_findings(delta)
 
+        plan = conformance.plan(ctx, config, spec.document, spec.source_url, ops)
+        # The audit's request plan (live values, how secured operations treat anonymous callers): built
+        # here, before any conformance request, and shared with the checks after this one.
+        request_plan = None
+        if plan.job is not None and not ctx.should_stop():
+            ctx.progress("planning one GET per operation (live values, one preflight each)")
+            request_plan = ctx.artifacts.request_plan(ctx.should_stop, ctx.progress)
+        design = authmodes.classify(request_plan)
+        findings += authmodes.findings(design, doc_location, doc_stable)
+
         ctx.progress("judging documentation completeness")
-        judged = completeness.judge(spec.document, ops, config)
+        judged = completeness.judge(spec.document, ops, config, frozenset(design.endpoints))
         findings += _completeness_findings(judged, doc_location, doc_stable)
 
-        plan = conformance.plan(ctx, config, spec.document, spec.source_url, ops)
         result = None
+        bounds = None
         if plan.job is not None and not ctx.should_stop():
+            if request_plan is not None:
+                # Boundary values first (GET only, on the planned requests): before any write can remove
+                # what the plan's values name; judged after schemathesis, so a 5xx is reported once.
+                bounds = boundaries.probe(request_plan.requests, ctx.http, ctx.should_stop, ctx.progress)
+                plan.job.document = conformance.with_live_examples(plan.job.document, request_plan.requests)
             ctx.progress(f"conformance: schemathesis against {plan.job.base_url}")
             result = st_adapter.run(plan.job, ctx.tmp_dir / "schemathesis", should_stop=ctx.should_stop,
                                     remaining=ctx.remaining, progress=ctx.progress)
-            findings += conformance.judge(result, plan.job, ops)
+            findings += conformance.judge(result, plan.job, ops, frozenset(design.endpoints))
+            if bounds is not None:
+                findings += boundaries.findings(bounds, findings)
+            if plan.writes:
+                ctx.artifacts.forget_plan()   # the writes may have removed what the plan's values name
 
         metrics: dict[str, Any] = {
             "method": _method_sentence(spec, plan, config),
             "operations": len(ops),
             "completeness_percent": judged.percent,
             "endpoints": rows,
-            "spec": {"source": spec.source, "version": spec.version,
+            "spec": {"source": spec.source, "found_by": spec.found_by, "version": spec.version,
                      "valid": not spec.validation_errors if spec.validated else None,
                      "errors": spec.validation_errors, "validation_note": spec.validation_note or None,
                      "external_refs": spec.external_refs[:20], "nodes": spec.nodes},
@@ -82,10 +101,14 @@ class OpenApiCheck:
                 "rate_limited": judged.rate_limited,
             },
             "changes": changes,
-            "conformance": conformance.summary_metrics(plan, result),
+            "conformance": {**conformance.summary_metrics(plan, result),
+                            **({"boundary_requests": bounds.sent, "boundary_operations": len(bounds.tried),
+                                "boundary_server_errors": [h.endpoint for h in bounds.hits]} if bounds else {})},
+            "authentication": design.metrics(),
+            "plan": request_plan.metrics() if request_plan is not None else None,
         }
         status = Status.WARN if result is not None and not result.complete else None
-        return Outcome(summary=_summary(len(ops), judged.percent, spec, changes, plan, result),
+        return Outcome(summary=_summary(len(ops), judged.percent, spec, changes, plan, result, bounds, findings),
                        metrics=metrics, findings=findings, status=status)
 
 
@@ -150,7 +173,7 @@ def _method_sentence(spec: SpecInfo, plan: conformance.Plan, config: OpenApiConf
 
 
 def _summary(count: int, percent: float, spec: SpecInfo, changes: dict[str, Any] | None, plan: conformance.Plan,
-             result: st_adapter.StResult | None) -> str:
+             result: st_adapter.StResult | None, bounds: boundaries.Result | None, findings: list[Finding]) -> str:
     parts = [f"{count} operation{'s' if count != 1 else ''}", f"completeness {percent:g} %"]
     if spec.validation_errors:
         parts.append("document INVALID")
@@ -162,8 +185,10 @@ def _summary(count: int, percent: float, spec: SpecInfo, changes: dict[str, Any]
     if result is None:
         parts.append(f"no conformance run ({plan.reason})" if plan.reason else "no conformance run")
     else:
-        failing = sorted({failure.endpoint for failure in result.failures})
-        text = f"conformance: {result.requests} requests, "
+        failing = sorted({f.location["endpoint"] for f in findings if "endpoint" in f.location
+                          and f.rule_id[3] in "1234"})   # OAS1xx-4xx: conformance failures reported
+        extra = f" (+{bounds.sent} boundary values)" if bounds and bounds.sent else ""
+        text = f"conformance: {result.requests} requests{extra}, "
         text += (f"failures at {', '.join(failing[:3])}{' …' if len(failing) > 3 else ''}" if failing
                  else "no failures")
         if not result.complete:

@@ -10,7 +10,8 @@ from typing import Any
 from auditor.http import HttpClient
 from auditor.interface import AuditContext
 from auditor.model import Finding, Severity
-from auditor.operations import Operation, base_path
+from auditor.operations import Operation, base_path, is_swagger2
+from auditor.planner import PlannedRequest
 from auditor.redact import MASK as MASK  # what masked text reads as (re-exported for tests)
 from auditor.redact import Redactor
 
@@ -58,7 +59,56 @@ def plan(ctx: AuditContext, config: OpenApiConfig, document: dict[str, Any], sou
     return Plan(job, "", writes)
 
 
-def judge(result: StResult, job: StJob, ops: list[Operation]) -> list[Finding]:
+def with_live_examples(document: dict[str, Any], plans: list[PlannedRequest]) -> dict[str, Any]:
+    """A copy of the document where each planned GET's path parameters carry the live value the planner
+    found as their example: schemathesis' examples phase then requests resources that exist, and their
+    success responses are checked against the document (instead of a run of 404s)."""
+    paths = document.get("paths")
+    if not isinstance(paths, dict):
+        return document
+    swagger = is_swagger2(document)
+    new_paths = dict(paths)
+    for planned in plans:
+        path_params = {p.name: p for p in planned.operation.params_in("path")}
+        live = {name: planned.params[name] for name, source in planned.sources.items()
+                if source.startswith("live") and name in path_params and name in planned.params}
+        item = new_paths.get(planned.operation.path)
+        if not live or not isinstance(item, dict) or not isinstance(item.get("get"), dict):
+            continue
+        operation = dict(item["get"])
+        own = [p for p in operation.get("parameters") or [] if _param_key(document, p) not in
+               {(name, "path") for name in live}]
+        for name, value in live.items():
+            param = path_params[name]
+            entry: dict[str, Any] = {"name": name, "in": "path", "required": True}
+            if param.description:
+                entry["description"] = param.description
+            if swagger:
+                entry.update({**param.schema, "x-example": value})
+            else:
+                entry.update({"schema": param.schema, "example": value})
+            own.append(entry)
+        operation["parameters"] = own
+        new_paths[planned.operation.path] = {**item, "get": operation}
+    return {**document, "paths": new_paths}
+
+
+def _param_key(document: dict[str, Any], param: Any) -> tuple[str, str] | None:
+    if isinstance(param, dict) and isinstance(param.get("$ref"), str) and param["$ref"].startswith("#/"):
+        node: Any = document
+        for token in param["$ref"][2:].split("/"):
+            node = node.get(token.replace("~1", "/").replace("~0", "~")) if isinstance(node, dict) else None
+        param = node
+    if isinstance(param, dict):
+        return str(param.get("name")), str(param.get("in"))
+    return None
+
+
+def judge(result: StResult, job: StJob, ops: list[Operation], by_design: frozenset[str] = frozenset()
+          ) -> list[Finding]:
+    """Findings from the run. ``by_design``: secured operations that answer anonymous callers on purpose
+    (optional authentication, public reads: authmodes.py), where "ignored auth" and "undocumented 401"
+    are not problems."""
     # The audit's own rules for secrets (auditor.redact): the runner scrubs the report with them too, but
     # findings are masked here already so a judged result is safe wherever it is shown.
     mask = Redactor(list(job.headers.values())).scrub
@@ -66,6 +116,8 @@ def judge(result: StResult, job: StJob, ops: list[Operation]) -> list[Finding]:
     grouped: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
     for failure in result.failures:
         rule_id = rule_for_st_code(failure.code)
+        if failure.endpoint in by_design and (rule_id == "OAS401" or (rule_id == "OAS103" and failure.status == 401)):
+            continue
         # codes we do not map share OAS199 but stay apart: each is its own problem
         grouped[(rule_id, failure.endpoint, failure.code if rule_id == "OAS199" else "")].append(failure)
     for (rule_id, endpoint, _code), failures in grouped.items():

@@ -103,6 +103,17 @@ _RULES = (
          "Document the rate-limit headers on the success response (X-RateLimit-Limit/-Remaining/-Reset or "
          "the IETF RateLimit/RateLimit-Policy) and Retry-After on the 429, so clients can pace themselves.",
          "operation"),
+    # --- the document against how the service treats callers (judged from the request plan) ------
+    Rule("OAS040", "Optional authentication documented as required", Severity.LOW,
+         "These operations answer anonymous callers and answer differently when credentials are given "
+         "(personalised results): authentication is optional, but the document declares it required. Add an "
+         "empty requirement to their security, e.g. `security: [{}, {bearerAuth: []}]`, so clients and "
+         "scanners know anonymous calls are allowed."),
+    Rule("OAS041", "Security declared on every operation, but reads answer anonymous callers", Severity.MEDIUM,
+         "The document applies a security requirement to every operation (usually a global `security`), "
+         "but these reads answer callers without credentials exactly as they answer callers with them: they "
+         "are public. Mark them public (`security: []` on the operation) or, if they must not be, enforce "
+         "authentication on them."),
     # --- the conformance run itself -------------------------------------------------------------
     Rule("OAS090", "Conformance only reached authentication errors", Severity.INFO,
          "No request to this secured operation got a 2xx and some answered 401/403, so its success "
@@ -116,7 +127,9 @@ _RULES = (
     # --- conformance failures, numbered after schemathesis' codes --------------------------------
     Rule("OAS101", "Server error (ST101)", Severity.HIGH,
          "The service answered 5xx to a request it should have handled or rejected with a 4xx. Reproduce it "
-         "with the curl line, find the exception in the service log and handle the input."),
+         "with the curl line (or the boundary request in the evidence), find the exception in the service "
+         "log and handle the input: validate the range of ids before they reach the database, answer 404 or "
+         "422 for values out of range."),
     Rule("OAS102", "Server error on an undeclared content type (ST102)", Severity.MEDIUM,
          "A request with a Content-Type the operation does not declare crashed the service; reject it "
          "with 415 instead."),

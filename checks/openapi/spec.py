@@ -1,9 +1,9 @@
 """The OpenAPI document: where it came from, whether it is safe to walk, and whether it is valid.
 
-The core loads the document once (auditor/artifacts.py: --spec, else the conventional paths on the
-service); this module adds the docs-page discovery the core does not do, the size guard every walk
-relies on, the removal of external $refs (nothing the target wrote may make the auditor fetch a URL or
-read a file), and validation with openapi-spec-validator.
+The core finds and loads the document once for every check (auditor/artifacts.py and
+auditor/discovery.py: --spec, else the well-known paths and the docs pages of the service); this module
+adds the size guard every walk relies on, the removal of external $refs (nothing the target wrote may
+make the auditor fetch a URL or read a file), and validation with openapi-spec-validator.
 """
 
 from __future__ import annotations
@@ -19,18 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.artifacts import MAX_DEPTH, MAX_NODES, SpecError, count_nodes, parse_spec
-from auditor.http import HttpClient, RequestFailed
+from auditor.artifacts import MAX_DEPTH, MAX_NODES, count_nodes
 from auditor.interface import AuditContext, CheckError, CheckSkipped
 
-# Docs pages that link to the document (Swagger UI, ReDoc, RapiDoc, Scalar).
-DOCS_PAGES = ("/docs", "/redoc", "/swagger-ui.html", "/swagger-ui/index.html", "/api/docs")
-_LINK_PATTERNS = (
-    re.compile(r"""\burl\s*:\s*['"]([^'"\s]{1,300})['"]"""),             # SwaggerUIBundle({url: '...'})
-    re.compile(r"""\bspec-url\s*=\s*['"]([^'"\s]{1,300})['"]"""),         # <redoc spec-url="...">
-    re.compile(r"""\bdata-url\s*=\s*['"]([^'"\s]{1,300})['"]"""),         # Scalar
-    re.compile(r"""\bspec-url\s*:\s*['"]([^'"\s]{1,300})['"]"""),
-)
 EXTERNAL_REF_NOTE = "x-auditor-external-ref"
 # openapi-spec-validator needs ~0.1 s for a 20-operation document but minutes for a 20 MB one, and pure
 # Python in this thread cannot be interrupted: past this size it runs in a child process that is killed
@@ -46,6 +37,7 @@ class SpecInfo:
     source_url: str | None            # the URL when it was fetched (relative servers resolve against it)
     version: str                      # "3.1.0", "3.0.3", "2.0"
     nodes: int
+    found_by: str = "--spec"          # how the core found it (a well-known path, a docs page, --spec)
     external_refs: list[str] = field(default_factory=list)
     validation_errors: list[str] = field(default_factory=list)
     validated: bool = True
@@ -59,16 +51,12 @@ def acquire(ctx: AuditContext) -> SpecInfo:
     except Exception as exc:  # noqa: BLE001 — e.g. a binary --spec file (UnicodeDecodeError) escapes the core
         raise CheckError(f"cannot read spec {ctx.target.spec or ''}: {type(exc).__name__}: "
                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''}".replace("  ", " ")) from None
-    document: dict[str, Any] | None = loaded.document if loaded else None
-    source = loaded.source if loaded else ""
-    if document is None:
+    if loaded is None:
         problem = ctx.artifacts.spec_problem or "no OpenAPI document"
         if ctx.target.spec:
             raise CheckError(problem)  # the user named a document we cannot use: the audit is not trusted
-        found = discover_from_docs_page(ctx.http) if ctx.http.base_url else None
-        if found is None:
-            raise CheckSkipped(f"no OpenAPI document: {problem}")
-        document, source = found
+        raise CheckSkipped(f"no OpenAPI document: {problem}")
+    document, source = loaded.document, loaded.source
     nodes = count_nodes(document)
     if nodes > MAX_NODES:
         raise CheckError(f"spec {source} expands to more than {MAX_NODES:,} nodes or nests deeper than {MAX_DEPTH} "
@@ -76,7 +64,7 @@ def acquire(ctx: AuditContext) -> SpecInfo:
     safe, external = strip_external_refs(document)
     source_url = source if source.startswith(("http://", "https://")) else None
     info = SpecInfo(document=safe, source=source, source_url=source_url, version=spec_version(safe), nodes=nodes,
-                    external_refs=external)
+                    found_by=loaded.how, external_refs=external)
     if nodes <= IN_PROCESS_VALIDATION_NODES:
         info.validation_errors = validate(safe)
     else:
@@ -90,31 +78,6 @@ def acquire(ctx: AuditContext) -> SpecInfo:
         else:
             info.validation_errors = errors
     return info
-
-
-def discover_from_docs_page(http: HttpClient) -> tuple[dict[str, Any], str] | None:
-    """Follow the document link of a Swagger UI / ReDoc page on the service (two or three GETs)."""
-    for page in DOCS_PAGES:
-        try:
-            response = http.get(page)
-        except RequestFailed:
-            continue
-        if response.status != 200 or "html" not in response.content_type:
-            continue
-        for pattern in _LINK_PATTERNS:
-            for link in pattern.findall(response.text):
-                if link.startswith(("http://", "https://")) and not link.startswith(http.base_url + "/"):
-                    continue  # only the service itself: never fetch a URL the target names elsewhere
-                path = link[len(http.base_url):] if link.startswith(http.base_url) else link
-                if not path.startswith("/"):
-                    path = page.rsplit("/", 1)[0] + "/" + path
-                try:
-                    doc = http.get(path)
-                    if doc.status == 200:
-                        return parse_spec(doc.text, doc.url), doc.url
-                except (RequestFailed, SpecError):
-                    continue
-    return None
 
 
 def strip_external_refs(document: Any) -> tuple[Any, list[str]]:
