@@ -1,9 +1,8 @@
-"""The operations of an OpenAPI 3.0/3.1 or Swagger 2.0 document, and concrete safe requests for them.
+"""The operations of an OpenAPI 3.0/3.1 or Swagger 2.0 document.
 
-One spec walker for every check (openapi, latency, nplusone, security): operations with local $refs
-resolved, path-level parameters merged and the effective security applied; deterministic sample values
-valid for a schema; and one planned GET per safe operation with its path ids taken from the service's
-own list responses, so the requests hit rows that exist.
+One spec walker for every check (openapi, latency, nplusone, security) and for the request planner
+(auditor.planner): operations with local $refs resolved, path-level parameters merged and the effective
+security applied; deterministic sample values valid for a schema.
 
 Why hand-written rather than a library: schemathesis and hypothesis-jsonschema generate *random* valid
 data (right for fuzzing, wrong for a latency or N+1 profile that must request the same thing every
@@ -13,23 +12,15 @@ untrusted document must not do. Only local refs ("#/...") are followed here; cyc
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urljoin, urlsplit
-
-if TYPE_CHECKING:
-    from auditor.http import HttpClient
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_REF_DEPTH = 64          # deeper nesting than this is treated as a cycle
-MAX_DISCOVERY_REQUESTS = 50  # list requests spent finding real path ids, per plan
-# Keys that usually hold the items of a list response envelope, most common first.
-ENVELOPE_KEYS = ("items", "data", "results", "records", "content", "entries", "rows")
 CYCLE = "x-auditor-cycle"   # marks where a cyclic $ref was cut
 # A hostile document must not make a sample value huge: bounds beyond these are clamped (the request
 # then fails validation, which is a truthful answer, instead of the auditor running out of memory).
@@ -358,129 +349,6 @@ def _merge_schemas(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any
     if isinstance(left.get("required"), list) and isinstance(right.get("required"), list):
         merged["required"] = [*left["required"], *[r for r in right["required"] if r not in left["required"]]]
     return merged
-
-
-# --- planned safe requests ------------------------------------------------------------------------
-@dataclass
-class PlannedRequest:
-    operation: Operation
-    url_path: str                              # base path + concrete path + query string
-    params: dict[str, Any]                     # every value used, by parameter name
-    headers: dict[str, str] = field(default_factory=dict)
-    ids_from_service: bool = False             # path ids came from the service's own list responses
-
-
-def plan_safe_requests(document: dict[str, Any], http: HttpClient | None = None, ops: Iterable[Operation] | None = None,
-                       *, source_url: str | None = None) -> list[PlannedRequest]:
-    """One concrete GET per GET operation: required parameters filled from documented examples, path ids
-    from the service's list responses where it answers them, otherwise from sample_value."""
-    chosen = [op for op in (operations(document) if ops is None else ops) if op.method == "GET"]
-    prefix = base_path(document, source_url)
-    discovery = _IdDiscovery(http, prefix)
-    plans: list[PlannedRequest] = []
-    for op in chosen:
-        params: dict[str, Any] = {}
-        from_service = False
-        path = op.path
-        for param in _in_path_order(op):
-            if param.has_example:
-                value = param.example
-            else:
-                parent = path[:path.index("{" + param.name + "}")].rstrip("/")
-                value = discovery.find_id(parent, param.name) if parent else None
-                if value is not None:
-                    from_service = True
-                else:
-                    value = sample_value(param.schema, param.name)
-            params[param.name] = value
-            path = path.replace("{" + param.name + "}", quote(str(value), safe=""))
-        query: dict[str, Any] = {}
-        headers: dict[str, str] = {}
-        for param in op.parameters:
-            if param.location in ("query", "header") and param.required:
-                value = param.example if param.has_example else sample_value(param.schema, param.name)
-                params[param.name] = value
-                if param.location == "query":
-                    query[param.name] = _query_value(value)
-                else:
-                    headers[param.name] = str(value)
-        url_path = prefix + path + (f"?{urlencode(query, doseq=True)}" if query else "")
-        plans.append(PlannedRequest(op, url_path, params, headers, from_service))
-    return plans
-
-
-def _in_path_order(op: Operation) -> list[Parameter]:
-    by_name = {p.name: p for p in op.params_in("path")}
-    names = list(dict.fromkeys(re.findall(r"{([^}/]+)}", op.path)))  # a name used twice is filled once
-    return [by_name.get(n) or Parameter(name=n, location="path", required=True, schema={"type": "string"})
-            for n in names]
-
-
-def _query_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return [_query_value(v) for v in value]
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return value
-
-
-class _IdDiscovery:
-    """Finds a real id for /books/{book_id} in the answer of GET /books (cached, bounded)."""
-
-    def __init__(self, http: HttpClient | None, prefix: str) -> None:
-        self._http = http if http is not None and http.base_url else None
-        self._prefix = prefix
-        self._cache: dict[str, list[dict[str, Any]]] = {}
-        self._spent = 0
-
-    def find_id(self, list_path: str, param_name: str) -> Any:
-        for item in self._items(list_path):
-            value = _id_from_item(item, param_name)
-            if value is not None:
-                return value
-        return None
-
-    def _items(self, list_path: str) -> list[dict[str, Any]]:
-        if list_path in self._cache:
-            return self._cache[list_path]
-        items: list[dict[str, Any]] = []
-        if self._http is not None and self._spent < MAX_DISCOVERY_REQUESTS:
-            self._spent += 1
-            from auditor.http import RequestFailed
-
-            try:
-                response = self._http.get(self._prefix + list_path)
-                if 200 <= response.status < 300:
-                    items = _list_items(json.loads(response.text))
-            except (RequestFailed, ValueError):
-                items = []
-        self._cache[list_path] = items
-        return items
-
-
-def _list_items(body: Any) -> list[dict[str, Any]]:
-    if isinstance(body, dict):
-        for key in ENVELOPE_KEYS:
-            if isinstance(body.get(key), list):
-                body = body[key]
-                break
-        else:
-            body = next((v for v in body.values() if isinstance(v, list)), [])
-    return [item for item in body if isinstance(item, dict)] if isinstance(body, list) else []
-
-
-def _id_from_item(item: dict[str, Any], param_name: str) -> Any:
-    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", param_name).lower()
-    stem = re.sub(r"_?(id|uuid|slug|key)$", "", snake)
-    suffix = snake[len(stem):].lstrip("_") or "id"
-    candidates = [param_name, snake, suffix, "id", f"{stem}_{suffix}" if stem else suffix, "uuid", "slug"]
-    for key in candidates:
-        value = item.get(key)
-        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) != "":
-            return value
-    return None
 
 
 def _list(value: Any) -> list[Any]:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
 from auditor.model import Outcome, Section
+from auditor.planner import summarise
 
 from checks.latency import traffic
 from checks.latency.config import MAX_DURATION_S, MAX_RATE, MAX_WORKERS, LatencyConfig
@@ -53,7 +54,8 @@ class LatencyCheck:
             job["targets"] = []
         else:
             planned = self._traffic(ctx, config)
-            run.excluded = planned.excluded
+            run.excluded = [e.to_dict() for e in planned.excluded]
+            run.excluded_note = summarise(planned.excluded)
             run.probes = [{"endpoint": t.name, "request": t.path, "probe": t.probe} for t in planned.targets]
             job["targets"] = [t.to_job() for t in planned.targets]
         # Workers have this long to connect to the master: start-up for local ones, longer for remote
@@ -81,19 +83,21 @@ class LatencyCheck:
         return outcome
 
     def _traffic(self, ctx: AuditContext, config: LatencyConfig) -> traffic.Traffic:
-        spec = ctx.artifacts.spec
-        if spec is None:
+        if ctx.artifacts.spec is None:
             raise CheckSkipped(f"no OpenAPI document: {ctx.artifacts.spec_problem}")
+        ctx.progress("planning one GET per operation (live values, one preflight each)")
         try:
-            # base_path resolves relative servers against the source only when it is an http(s) URL
-            planned = traffic.plan(spec.document, ctx.http, config, source_url=spec.source)
+            request_plan = ctx.artifacts.request_plan(ctx.should_stop, ctx.progress)
         except (ValueError, TypeError, KeyError) as exc:
             raise CheckError(f"cannot plan requests from the spec: {exc}") from None
-        planned = traffic.probe(planned, ctx.http, ctx.should_stop, ctx.progress,
-                                timeout_s=min(config.request_timeout, 10.0))
+        if request_plan is None:
+            raise CheckError("no service URL to plan requests against")
+        planned = traffic.plan(request_plan, config)
+        planned = traffic.probe_extras(planned, ctx.http, request_plan.credentials, ctx.should_stop, ctx.progress,
+                                       timeout_s=min(config.request_timeout, 10.0))
         if not planned.targets:
-            reasons = "; ".join(f"{e['endpoint']}: {e['reason']}" for e in planned.excluded[:3])
-            raise CheckSkipped("no GET operation to load" + (f" ({reasons})" if reasons else ""))
+            raise CheckSkipped("no GET operation to load"
+                               + (f" ({summarise(planned.excluded)})" if planned.excluded else ""))
         # Refused or broken everywhere: nothing to measure. A probe that timed out is different: a
         # stalling service is exactly what the load should show (as failed, slow requests).
         if all(t.probe.startswith("no response") and "timed out" not in t.probe for t in planned.targets):

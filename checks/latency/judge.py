@@ -27,6 +27,7 @@ class Run:
     workers: int
     base_url: str
     excluded: list[dict[str, str]] = field(default_factory=list)
+    excluded_note: str = ""        # "5 excluded: 401 without credentials — give --header" (console line)
     probes: list[dict[str, str]] = field(default_factory=list)
     capped: list[str] = field(default_factory=list)   # settings lowered to the hard ceilings
 
@@ -309,18 +310,21 @@ def _judge_capacity(result: dict[str, Any], config: LatencyConfig, run: Run) -> 
     limit = "" if breached_at is not None else " (budget never broken: at least this much)"
     summary = (f"capacity {capacity:g} req/s within p95 {config.p95_ms:g} ms{limit}; "
                f"{len(steps)} ramp steps up to {last.get('users', 0)} users (closed model)")
+    if run.excluded_note:
+        summary += f"; {run.excluded_note}"
     return Outcome(summary=summary, metrics=metrics, findings=findings,
                    status=Status.WARN if insufficient else None)
 
 
 def _summary(metrics: dict[str, Any], findings: list[Finding], run: Run, insufficient: list[str]) -> str:
+    note = f"; {run.excluded_note}" if run.excluded_note else ""
     if not metrics["requests"]:
         return "insufficient data: no request was measured" + (f" ({'; '.join(insufficient)})" if insufficient
-                                                              else "")
+                                                              else "") + note
     over = sorted({f.location.get("endpoint", "") for f in findings if f.rule_id in ("LAT001", "LAT002")})
     text = (f"p95 {_ms(metrics['p95_ms'])} (budget {metrics['p95_budget_ms']:g} ms), "
             f"{100 * metrics['error_rate']:.1f} % errors over {metrics['requests']} requests at "
-            f"{metrics['rps']:g} req/s on {len(metrics['endpoints'])} endpoints")
+            f"{metrics['rps']:g} req/s on {len(metrics['endpoints'])} endpoints{note}")
     if run.mode == "locustfile":
         text += " (your locustfile, closed model)"
     if over:

@@ -1,7 +1,7 @@
-"""What the load consists of: one concrete GET per safe operation of the spec (auditor.operations does
-the walking and fills parameters: examples, the service's own ids, generated values), filtered and
-weighted by config, then probed once each so that an endpoint that refuses anonymous callers is left out
-with a reason instead of drowning the gate in 401s."""
+"""What the load consists of: the audit's request plan (auditor.planner: one GET per operation with live
+values, confirmed by one preflight; operations refused or without live values excluded with their
+reasons), filtered and weighted by config, plus the config's extra paths, each probed once so that one
+that refuses the audit's credentials is left out with a reason instead of drowning the gate in 401s."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.http import HttpClient, RequestFailed
-from auditor.operations import plan_safe_requests
+from auditor.planner import Answer, Exclusion, RequestPlan, refusal
 
 from checks.latency.config import LatencyConfig, normalise_endpoint
 
@@ -31,37 +31,38 @@ class Target:
 @dataclass
 class Traffic:
     targets: list[Target] = field(default_factory=list)
-    excluded: list[dict[str, str]] = field(default_factory=list)   # {"endpoint", "reason"}
+    excluded: list[Exclusion] = field(default_factory=list)
+    extras: list[Target] = field(default_factory=list)     # config paths, probed by probe_extras()
 
 
-def plan(document: dict[str, Any], http: HttpClient | None, config: LatencyConfig,
-         source_url: str | None = None) -> Traffic:
-    """Targets from the spec's GET operations plus config extras (no probing yet)."""
+def plan(request_plan: RequestPlan, config: LatencyConfig) -> Traffic:
+    """Targets from the plan's loadable requests plus config extras (those not probed yet)."""
     traffic = Traffic()
-    for planned in plan_safe_requests(document, http, source_url=source_url):
-        name = planned.operation.endpoint
+    loadable, excluded = request_plan.traffic()
+    traffic.excluded = excluded
+    for planned in loadable:
+        name = planned.endpoint
         budget = config.endpoints.get(name)
         if name in config.exclude:
-            traffic.excluded.append({"endpoint": name, "reason": "excluded in config"})
+            traffic.excluded.append(Exclusion(name, "excluded in config", "config"))
             continue
         if budget is not None and budget.weight == 0:
-            traffic.excluded.append({"endpoint": name, "reason": "weight 0 in config"})
+            traffic.excluded.append(Exclusion(name, "weight 0 in config", "config"))
             continue
         weight = budget.weight if budget is not None and budget.weight is not None else 1
-        traffic.targets.append(Target(name, planned.url_path, weight, dict(planned.headers)))
+        preflight = planned.preflight.describe() if planned.preflight else ""
+        traffic.targets.append(Target(name, planned.url_path, weight, dict(planned.headers), preflight))
     for extra in config.extra:
         name = normalise_endpoint(extra.name) if extra.name else f"GET {urlsplit(extra.path).path}"
-        traffic.targets.append(Target(name, extra.path, extra.weight))
+        traffic.extras.append(Target(name, extra.path, extra.weight))
     return traffic
 
 
-def probe(traffic: Traffic, http: HttpClient, should_stop: Callable[[], bool],
-          progress: Callable[[str], None] = lambda message: None, timeout_s: float = 10.0) -> Traffic:
-    """GET each target once (this also warms caches and connections). 401/403 means the audit has no
-    accepted credential for it: left out, with the reason. Anything else stays in — a 5xx here is
-    exactly what the error gate is for. No answer at all from every target is the caller's error."""
-    kept: list[Target] = []
-    for target in traffic.targets:
+def probe_extras(traffic: Traffic, http: HttpClient, credentials: bool, should_stop: Callable[[], bool],
+                 progress: Callable[[str], None] = lambda message: None, timeout_s: float = 10.0) -> Traffic:
+    """GET each config extra once (the plan confirmed the spec's own): refused ones are left out with the
+    reason; anything else stays in — a 5xx is exactly what the error gate is for."""
+    for target in traffic.extras:
         if should_stop():
             break
         progress(f"probe GET {target.path}")
@@ -69,14 +70,13 @@ def probe(traffic: Traffic, http: HttpClient, should_stop: Callable[[], bool],
             response = http.get(target.path, headers=target.headers or None, timeout=timeout_s)
         except RequestFailed as exc:
             target.probe = f"no response: {str(exc).split(': ', 1)[-1]}"
-            kept.append(target)
+            traffic.targets.append(target)
             continue
         target.probe = f"{response.status} in {response.elapsed_s * 1000:.0f} ms"
-        if response.status in (401, 403):
-            traffic.excluded.append({"endpoint": target.name,
-                                     "reason": f"answers {response.status} to the audit's credentials "
-                                               "(give --header to load it)"})
+        refused = refusal(Answer(response.status), credentials)
+        if refused is not None:
+            traffic.excluded.append(Exclusion(target.name, *refused))
             continue
-        kept.append(target)
-    traffic.targets = kept
+        traffic.targets.append(target)
+    traffic.extras = []
     return traffic

@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 from auditor.http import RequestFailed, UnsafeRequest
 from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
 from auditor.model import Finding, Outcome, Section, Status
-from auditor.operations import Operation, PlannedRequest, operations, plan_safe_requests
+from auditor.operations import Operation
+from auditor.planner import Exclusion, PlannedRequest, summarise
 
 from checks.nplusone import framework, judge
 from checks.nplusone.config import NPlusOneConfig
@@ -35,18 +36,28 @@ class NPlusOneCheck:
     def run(self, ctx: AuditContext) -> Outcome:
         config = ctx.config if isinstance(ctx.config, NPlusOneConfig) else NPlusOneConfig.model_validate(
             ctx.config.model_dump())
-        spec = ctx.artifacts.spec
-        if spec is None:
+        if ctx.artifacts.spec is None:
             raise CheckSkipped(f"no OpenAPI document: {ctx.artifacts.spec_problem}")
-        ops = [op for op in operations(spec.document) if op.method == "GET" and op.endpoint not in config.exclude]
-        if not ops:
-            raise CheckSkipped("the OpenAPI document has no GET operation to profile")
-        ops = ops[: config.max_operations]
         source = choose_source(ctx, config)   # CheckSkipped with the way to provide one
-        # Plan (this may GET list endpoints for real ids) before capture starts: keeps a server-side
-        # capture window, which other sessions on the server share, as short as it can be.
+        # Plan (live values, one preflight each: this GETs lists) before capture starts: keeps a
+        # server-side capture window, which other sessions on the server share, as short as it can be.
         ctx.progress("planning one GET per operation")
-        plans = plan_safe_requests(spec.document, ctx.http, ops, source_url=spec.source)
+        request_plan = ctx.artifacts.request_plan(ctx.should_stop, ctx.progress)
+        if request_plan is None:
+            raise CheckError("no service URL to plan requests against")
+        loadable, excluded = request_plan.traffic()
+        plans = []
+        for planned in loadable:
+            if planned.endpoint in config.exclude:
+                excluded.append(Exclusion(planned.endpoint, "excluded in config", "config"))
+            elif len(plans) >= config.max_operations:
+                excluded.append(Exclusion(planned.endpoint, f"past max_operations ({config.max_operations})",
+                                          "config"))
+            else:
+                plans.append(planned)
+        excluded = [e for e in excluded if e.endpoint not in config.exclude or e.kind == "config"]
+        if not plans:
+            raise CheckSkipped("no GET operation to profile" + (f" ({summarise(excluded)})" if excluded else ""))
         gatherer = _Gatherer(ctx, config, source)
         watcher = _StopWatcher(ctx, source)
         try:
@@ -62,7 +73,7 @@ class NPlusOneCheck:
             raise CheckSkipped(f"no SQL statements in {source.description.split(' (')[0]}: turn on the service's "
                                "SQL log (SQLAlchemy echo, Django's django.db.backends at DEBUG, JSON lines with a "
                                "statement field) or give --db-url for PostgreSQL capture")
-        return _judge(gatherer, config, source, ctx)
+        return _judge(gatherer, config, source, ctx, excluded)
 
 
 class _StopWatcher:
@@ -121,7 +132,7 @@ class _Gatherer:
         self._count += 1
         request_id = f"audit-npq-{self._run}-{self._count}"
         record = ProfiledRequest(endpoint=op.endpoint, path=url_path, request_id=request_id, role=role)
-        headers = {**plan.headers, REQUEST_ID_HEADER: request_id}
+        headers = {**plan.headers, REQUEST_ID_HEADER: request_id, **self.source.request_headers(request_id)}
         self.source.begin(request_id)
         body = ""
         try:
@@ -141,7 +152,8 @@ def _single_object(op: Operation, request: ProfiledRequest) -> bool:
     return bool(op.params_in("path")) and request.items is None
 
 
-def _judge(got: _Gatherer, config: NPlusOneConfig, source: SqlSource, ctx: AuditContext) -> Outcome:
+def _judge(got: _Gatherer, config: NPlusOneConfig, source: SqlSource, ctx: AuditContext,
+           excluded: list[Exclusion]) -> Outcome:
     requests = [r for p in got.profiles for r in ([p.small] if p.small else []) + [p.main]]
     statements = [s for r in requests for s in r.statements]
     fw = framework.detect(statements, ctx.target.repo)
@@ -176,6 +188,7 @@ def _judge(got: _Gatherer, config: NPlusOneConfig, source: SqlSource, ctx: Audit
         "framework": fw,
         "pg_stat_statements": bool(getattr(source, "stat_statements", False)),
         "endpoints": sorted(rows, key=lambda r: (-r["max_repeats"], -r["queries"])),
+        "excluded": [e.to_dict() for e in excluded],
     }
     n_plus_one = [f for f in findings if f.rule_id in ("NPQ001", "NPQ004")]
     status = None
@@ -195,4 +208,6 @@ def _judge(got: _Gatherer, config: NPlusOneConfig, source: SqlSource, ctx: Audit
     if got.stopped:
         summary += " (stopped early: not every operation was profiled)"
         status = Status.WARN if not findings else status
+    if excluded:
+        summary += f"; {summarise(excluded)}"
     return Outcome(summary=summary, metrics=metrics, findings=findings, status=status)

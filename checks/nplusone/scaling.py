@@ -4,20 +4,17 @@ number of lookups does not)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from auditor.operations import ENVELOPE_KEYS, Operation, Parameter
+from auditor.operations import Operation
+from auditor.planner import count_items as planner_count
+from auditor.planner import page_parameter
+from auditor.planner.bodies import parse_json
 
 from checks.nplusone.analysis import fingerprints_of
 from checks.nplusone.model import ProfiledRequest
-
-# Query parameters that set how many items a list answers, as APIs commonly name them.
-PAGE_SIZE_NAMES = ("limit", "page_size", "pagesize", "per_page", "perpage", "size", "page[size]", "count",
-                   "take", "first", "top", "max_results", "maxresults", "$top", "n")
-
 
 @dataclass(frozen=True)
 class PageSize:
@@ -27,34 +24,16 @@ class PageSize:
 
 
 def page_size_parameter(operation: Operation, small: int, large: int) -> PageSize | None:
-    """The operation's page-size query parameter and the two sizes to request, within its bounds; None when
-    it has none or its bounds leave no room for two clearly different sizes."""
-    by_name = {p.name.lower(): p for p in operation.parameters if p.location == "query"}
-    param: Parameter | None = next((by_name[n] for n in PAGE_SIZE_NAMES if n in by_name), None)
-    if param is None:
+    """The operation's page-size query parameter (auditor.planner finds it) and the two sizes to request,
+    within its bounds; None when it has none or its bounds leave no room for two clearly different sizes."""
+    page = page_parameter(operation)
+    if page is None:
         return None
-    schema = param.schema or {}
-    types = schema.get("type")
-    types = types if isinstance(types, list) else [types]
-    if not ({"integer", "number"} & set(types)):
-        return None
-    low = _bound(schema, "minimum", "exclusiveMinimum", 1, +1)
-    high = _bound(schema, "maximum", "exclusiveMaximum", None, -1)
-    small = max(small, low)
-    large = large if high is None else min(large, high)
+    small = max(small, page.minimum)
+    large = large if page.maximum is None else min(large, page.maximum)
     if large < small * 2:
         return None
-    return PageSize(param.name, small, large)
-
-
-def _bound(schema: dict[str, Any], inclusive: str, exclusive: str, default: int | None, step: int) -> int | None:
-    value = schema.get(inclusive)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    value = schema.get(exclusive)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value) + step
-    return default
+    return PageSize(page.parameter.name, small, large)
 
 
 def with_query(url_path: str, name: str, value: int) -> str:
@@ -66,27 +45,9 @@ def with_query(url_path: str, name: str, value: int) -> str:
 
 
 def count_items(body: str) -> int | None:
-    """How many items a JSON list response holds: a top-level array, or the array in its envelope
-    (items, data, results, ...); None when the response is not a list.
-
-    Not auditor.operations._list_items, though both unwrap the same ENVELOPE_KEYS: that one collects the
-    dict items a follow-up request can take ids from ([] for anything else), while the growth proof needs
-    the count the response answered — every element of a top-level array, and None ("not a list", so no
-    verdict) apart from 0 ("an empty page"), and no guess among several arrays of an object."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(data, list):
-        return len(data)
-    if isinstance(data, dict):
-        for key in ENVELOPE_KEYS:
-            if isinstance(data.get(key), list):
-                return len(data[key])
-        lists = [v for v in data.values() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
-        if len(lists) == 1:
-            return len(lists[0])
-    return None
+    """How many items a JSON list response holds (auditor.planner's count: a top-level array, or the
+    array in its envelope); None when the response is not a list, apart from 0, "an empty page"."""
+    return planner_count(parse_json(body))
 
 
 @dataclass

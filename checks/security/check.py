@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
 from auditor.model import Finding, Outcome, Section, Severity, Status
+from auditor.planner import summarise
 
 from checks.security import bandit_scan, secrets_scan, service_judge
 from checks.security.config import SecurityConfig
@@ -218,6 +219,9 @@ def _service_part(ctx: AuditContext, config: SecurityConfig) -> tuple[list[Findi
                                                          "malformed", "not_found", "burst")},
         "open_operations": verdict.open_operations,
         "linked_findings": verdict.linked,
+        "optional_auth_operations": verdict.optional_auth,
+        "public_read_operations": verdict.public_reads,
+        "excluded": [e.to_dict() for e in got.excluded],
         "rate_limit_burst": got.burst_sent or None,
     }
     parts = [f"service: {len(answered)} probes"]
@@ -231,6 +235,14 @@ def _service_part(ctx: AuditContext, config: SecurityConfig) -> tuple[list[Findi
         linked = ", ".join(f"{row['endpoint']} as {row['rule_id']}" for row in verdict.linked[:3])
         parts.append(f"{open_count} open to anonymous callers"
                      + (f" ({len(verdict.linked)} already reported by openapi: {linked})" if verdict.linked else ""))
+    if verdict.optional_auth:
+        parts.append(f"{len(verdict.optional_auth)} with optional authentication (answer anonymous callers, "
+                     f"personalised with credentials: {', '.join(verdict.optional_auth[:3])})")
+    if verdict.public_reads:
+        parts.append(f"{len(verdict.public_reads)} public read{'s' if len(verdict.public_reads) != 1 else ''} "
+                     "under security declared on every operation (a documentation mismatch: see openapi)")
+    if got.excluded:
+        parts.append(summarise(got.excluded) + " (not probed)")
     burst = got.by("burst")
     if got.burst_sent and burst:
         parts.append(f"rate-limit burst: 429 after {got.burst_sent} requests" if burst[-1].status == 429

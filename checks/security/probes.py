@@ -23,7 +23,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from auditor.http import RequestFailed, UnsafeRequest
 from auditor.interface import AuditContext
-from auditor.operations import Operation, Parameter, PlannedRequest, base_path, operations, plan_safe_requests
+from auditor.operations import Operation, Parameter, base_path, operations
+from auditor.planner import Exclusion, PlannedRequest
 
 from checks.security.config import SecurityConfig
 
@@ -62,6 +63,10 @@ class Gathered:
     burst_sent: int = 0
     burst_path: str | None = None
     complete: bool = True
+    excluded: list[Exclusion] = field(default_factory=list)    # operations the plan could not fill
+    auth_modes: dict[str, str] = field(default_factory=dict)   # secured endpoint -> how it treats callers
+    blanket_security: bool = False                             # the document secures every operation
+    credentials: bool = False                                  # --header was given
 
     def by(self, probe: str) -> list[Exchange]:
         return [e for e in self.exchanges if e.probe == probe]
@@ -90,8 +95,15 @@ class Prober:
         if document is not None:
             ops = operations(document)
             prefix = base_path(document, source)
-            plans = plan_safe_requests(document, self.http, [op for op in ops if op.method == "GET"],
-                                       source_url=source)
+            # The audit's plan (auditor.planner): live values, so probes reach real resources; operations
+            # without a live value are not probed (their reasons are in the summary).
+            request_plan = self.ctx.artifacts.request_plan(self.ctx.should_stop, self.ctx.progress)
+            if request_plan is not None:
+                plans = request_plan.requests
+                self.got.excluded = list(request_plan.unresolved)
+                self.got.auth_modes = request_plan.auth_modes()
+                self.got.blanket_security = request_plan.blanket_security
+                self.got.credentials = request_plan.credentials
             self.got.spec_used = True
             self.got.operations = len(ops)
             self.got.secured_operations = [op.endpoint for op in ops if op.secured]
@@ -120,7 +132,7 @@ class Prober:
         if spec is None:
             self.got.spec_problem = self.ctx.artifacts.spec_problem
             return None, None
-        return spec.document, spec.source
+        return spec.document, spec.source_url
 
     # -- probes --------------------------------------------------------------------------------------
     def _auth(self, plan: PlannedRequest, document: dict[str, Any]) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 from auditor.model import CheckResult, Finding
 from auditor.redact import credential_fields, redact
 
+from auditor.planner import ANONYMOUS, OPTIONAL, PUBLIC
+
 from checks.security.probes import Exchange, Gathered
 from checks.security.rules import make_finding
 
@@ -67,6 +69,22 @@ class ServiceVerdict:
     findings: list[Finding] = field(default_factory=list)
     open_operations: list[dict[str, Any]] = field(default_factory=list)  # incl. those linked to openapi
     linked: list[dict[str, Any]] = field(default_factory=list)
+    # Secured operations that answer anonymous callers by design (a documentation matter, judged by the
+    # openapi check: OAS036/OAS037), not an auth bypass:
+    optional_auth: list[str] = field(default_factory=list)   # personalised when credentials are given
+    public_reads: list[str] = field(default_factory=list)    # the document secures every operation
+
+
+def by_design(got: Gathered, endpoint: str) -> str | None:
+    """Why a secured operation answering anonymous callers is not an auth bypass, or None: it answers
+    differently with credentials (optional authentication), or the document declares security on every
+    operation while this read answers anonymous callers the same (or no credentials were given to compare)."""
+    mode = got.auth_modes.get(endpoint)
+    if mode == OPTIONAL:
+        return "optional"
+    if got.blanket_security and mode in (PUBLIC, ANONYMOUS):
+        return "public"
+    return None
 
 
 def judge(got: Gathered, earlier: dict[str, CheckResult]) -> ServiceVerdict:
@@ -95,6 +113,10 @@ def _auth(got: Gathered, earlier: dict[str, CheckResult], verdict: ServiceVerdic
     findings = []
     for exchange in got.by("anonymous"):
         if not _ok(exchange) or _redirected(exchange, got.base_url) or exchange.endpoint is None:
+            continue
+        design = by_design(got, exchange.endpoint)
+        if design is not None:
+            (verdict.optional_auth if design == "optional" else verdict.public_reads).append(exchange.endpoint)
             continue
         row = {"endpoint": exchange.endpoint, "status": exchange.status, "request": f"GET {exchange.path}"}
         linked = ignored_auth_finding(earlier, exchange.endpoint)

@@ -79,6 +79,7 @@ def test_a_service_log_without_sql_is_skipped(tmp_path, stub):
 
 def test_an_unreadable_sql_log_is_a_one_line_error(tmp_path, stub):
     stub.routes["/openapi.json"] = _json(SPEC)
+    stub.routes["/x"] = _json({"items": []})
     with pytest.raises(CheckError, match=r"cannot read --sql-log .*missing\.log") as info:
         _run(stub.url, tmp_path, settings={"sql_log": str(tmp_path / "missing.log")})
     assert "\n" not in str(info.value)
@@ -138,7 +139,11 @@ def test_audit_demo_with_n_plus_one_flags_the_book_listing_with_growth_and_fails
     assert (books["queries"], books["queries_small_page"]) == (22, 7)
     assert books["attribution"] == "request id"
     metrics = check["metrics"]
-    assert metrics["requests_profiled"] >= 10 and metrics["log_format"] == "json"
+    assert metrics["requests_profiled"] == 9 and metrics["log_format"] == "json"
+    # The secured operations are not profiled without credentials, and the report says why.
+    assert {e["endpoint"]: e["kind"] for e in metrics["excluded"]} == {
+        "GET /orders": "unauthorized", "GET /users/me": "unauthorized", "GET /orders/{order_id}": "no-live-value"}
+    assert "3 excluded: 401 without credentials — give --header (2)" in check["summary"]
     assert metrics["queries_captured"] == sum(r["queries"] + r.get("queries_small_page", 0)
                                               for r in metrics["endpoints"])
 
@@ -169,14 +174,18 @@ def test_a_log_rotated_during_the_audit_is_reported(tmp_path, stub):
 
 def test_a_database_url_that_cannot_be_captured_is_skipped_with_the_alternatives(tmp_path, stub):
     stub.routes["/openapi.json"] = _json(SPEC)
+    stub.routes["/x"] = _json({"items": []})
     with pytest.raises(CheckSkipped, match="only PostgreSQL and MariaDB/MySQL can be captured server-side; give"):
         _run(stub.url, tmp_path, settings={"db_url": "sqlite:///shop.db"})
 
 
-def test_excluded_operations_are_not_requested(tmp_path, stub):
+def test_excluded_operations_are_not_profiled(tmp_path, stub):
     stub.routes["/openapi.json"] = _json(SPEC)
+    stub.routes["/x"] = _json({"items": []})
     log = tmp_path / "sql.log"
     log.write_text('{"statement": "SELECT 1", "request_id": "boot"}\n')
-    with pytest.raises(CheckSkipped, match="no GET operation to profile"):
+    with pytest.raises(CheckSkipped, match=r"no GET operation to profile \(1 excluded: excluded in config\)"):
         _run(stub.url, tmp_path, settings={"sql_log": str(log)}, config=NPlusOneConfig(exclude=["GET /x"]))
-    assert not [path for _method, path, _headers in stub.requests if path.startswith("/x")]
+    # The audit's plan confirmed it once (its preflight, shared by every check); it was never profiled.
+    assert [path for _method, path, _headers in stub.requests if path.startswith("/x")] == ["/x"]
+    assert not [h for _m, _p, h in stub.requests if h.get("X-Request-ID", "").startswith("audit-npq-")]

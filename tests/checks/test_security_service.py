@@ -10,7 +10,8 @@ import pytest
 from auditor.demo import demo_serve_spec
 from auditor.http import SAFE_METHODS
 from auditor.model import CheckResult, Finding, Outcome, Section, Severity, Status
-from auditor.operations import Parameter, operations, plan_safe_requests
+from auditor.operations import Parameter, operations
+from auditor.planner import PlannedRequest
 from checks.security.check import SecurityCheck
 from checks.security.config import SecurityConfig
 from checks.security.probes import BOGUS_JWT, bogus_credential, malformed_requests, malformed_value
@@ -157,7 +158,7 @@ def test_request_builders():
                     {"name": "book_id", "in": "path", "required": True, "schema": {"type": "integer"}, "example": 7},
                     {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}}],
                     "responses": {"200": {"description": "ok"}}}}}}
-    plan = plan_safe_requests(document, None)[0]
+    plan = PlannedRequest(operations(document)[0], "/api/books/7", {"book_id": 7}, prefix="/api")
     assert malformed_requests(plan) == [("/api/books/7?since=not-a-date", "since=not-a-date", "GET /books/{book_id}"),
                                         ("/api/books/not-a-number", "book_id=not-a-number", "GET /books/{book_id}")]
 

@@ -1,18 +1,13 @@
-"""The shared spec walker: operations, base paths, sample values and planned safe requests."""
+"""The shared spec walker: operations, base paths and sample values (the planner: test_planner.py)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import httpx
 import jsonschema
 import pytest
 
-from auditor.http import HttpClient
-from auditor.operations import CYCLE, base_path, operations, plan_safe_requests, sample_value
-from tests.conftest import sample_service
-from tests.stub_server import StubServer
+from auditor.operations import CYCLE, base_path, operations, sample_value
 
 OAS3 = {
     "openapi": "3.0.3",
@@ -126,58 +121,6 @@ def test_sample_value_prefers_documented_values() -> None:
     assert sample_value({"type": "integer", "default": 7, "minimum": 1}) == 7
 
 
-def test_plan_takes_path_ids_from_list_responses() -> None:
-    doc = {"openapi": "3.0.0", "servers": [{"url": "/api"}], "paths": {
-        "/authors": {"get": {"responses": {}}},
-        "/authors/{authorId}": {"get": {"responses": {}}},
-        "/authors/{authorId}/books/{book_id}": {"get": {"responses": {}}},
-        "/tags/{tag}": {"get": {"parameters": [{"name": "tag", "in": "path", "required": True,
-                                                "schema": {"type": "string"}, "example": "sci fi"}],
-                                "responses": {}}},
-        "/orphans/{orphan_id}": {"get": {"responses": {}}},
-        "/authors/{authorId}/delete": {"post": {"responses": {}}},
-    }}
-    routes = {
-        "/api/authors": (200, {"Content-Type": "application/json"}, json.dumps({"items": [{"authorId": 17}]})),
-        "/api/authors/17/books": (200, {"Content-Type": "application/json"},
-                                  json.dumps([{"title": "x", "book_id": "b-3"}])),
-    }
-    with StubServer(routes=routes) as stub, HttpClient(stub.url, read_only=True) as http:
-        plans = {p.operation.path: p for p in plan_safe_requests(doc, http)}
-    assert plans["/authors/{authorId}"].url_path == "/api/authors/17"
-    assert plans["/authors/{authorId}"].ids_from_service
-    assert plans["/authors/{authorId}/books/{book_id}"].url_path == "/api/authors/17/books/b-3"
-    assert plans["/tags/{tag}"].url_path == "/api/tags/sci%20fi"          # the example, quoted
-    assert plans["/orphans/{orphan_id}"].url_path == "/api/orphans/orphanid"  # no list: a sample value
-    assert not plans["/orphans/{orphan_id}"].ids_from_service
-    assert "/authors/{authorId}/delete" not in plans                       # only GETs are planned
-    requested = [path for method, path, _ in stub.requests]
-    assert requested.count("/api/authors") == 1                           # list answers are cached
-    assert all(method == "GET" for method, _, _ in stub.requests)
-
-
-def test_plan_fills_required_query_parameters_only() -> None:
-    plans = plan_safe_requests(OAS3, None)
-    by_path = {p.operation.path: p for p in plans}
-    assert by_path["/books"].url_path == "/books"                          # optional limit left out
-    assert by_path["/books/{book_id}"].url_path == "/books/1?verbose=false"
-
-
-def test_every_planned_request_of_the_sample_service_succeeds(tmp_path: Path) -> None:
-    """The sample service's own spec, planned against it: real ids, every GET answers 2xx (or 401/403
-    where it is secured and we send no credentials)."""
-    with sample_service(tmp_path) as service:
-        document = httpx.get(f"{service.url}/openapi.json").json()
-        with HttpClient(service.url, read_only=True) as http:
-            plans = plan_safe_requests(document, http)
-            answers = {p.operation.endpoint: http.get(p.url_path).status for p in plans}
-    assert plans and any(p.ids_from_service for p in plans)
-    for plan in plans:
-        status = answers[plan.operation.endpoint]
-        allowed = {401, 403} if plan.operation.secured else set()
-        assert 200 <= status < 300 or status in allowed, f"{plan.url_path}: {status}"
-
-
 @pytest.mark.parametrize("schema", [
     {"type": "array", "items": {"type": "integer"}, "minItems": 10**9},
     {"type": "string", "minLength": 10**9},
@@ -187,12 +130,6 @@ def test_every_planned_request_of_the_sample_service_succeeds(tmp_path: Path) ->
 def test_hostile_bounds_give_a_small_value_not_a_crash(schema: dict) -> None:
     value = sample_value(schema, "x")
     assert len(json.dumps(value)) <= 10_000
-
-
-def test_a_path_naming_a_parameter_twice_is_planned() -> None:
-    doc = {"openapi": "3.0.0", "paths": {"/a/{id}/b/{id}": {"get": {"responses": {}}}}}
-    (plan,) = plan_safe_requests(doc, None)
-    assert plan.url_path == "/a/id/b/id"
 
 
 def test_relative_servers_of_a_spec_file_are_not_joined_to_its_path() -> None:
