@@ -1,0 +1,162 @@
+"""N+1 detection with zero configuration (issue 18), through the CLI with --serve on three apps written here
+(Django, Flask + Flask-SQLAlchemy, FastAPI + async SQLAlchemy; tests/e2e/nplusone_apps.py), none with SQL
+logging configured: the N+1 is found with its exact per-request statement count, the clean endpoint is
+not flagged, the SQL came from traces, and the app's files are unchanged. The same under concurrency
+(gunicorn -w 2, uvicorn --workers 2) gives identical counts. A service that exports OTLP itself (the
+OpenTelemetry SDK, standing in for another language) is profiled with --url and --otlp."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_audit_cli
+from tests.e2e.nplusone_apps import AUTHORS, command, seed, write_app
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _audit(tmp_path: Path, *args: str) -> dict:
+    out = tmp_path / "out"
+    result = run_audit_cli("run", *args, "--checks", "nplusone", "--output-dir", str(out))
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    (check,) = json.loads((out / "report.json").read_text())["checks"]
+    assert check["status"] != "error", check["summary"]
+    return check
+
+
+def _judge(check: dict) -> None:
+    assert check["metrics"]["source"] == "traces", check["metrics"]["method"]
+    rows = {row["path"]: row for row in check["metrics"]["endpoints"]}
+    # /authors: one query for the list, then one per author — exactly, per request.
+    assert rows["/authors"]["max_repeats"] == AUTHORS
+    assert rows["/authors"]["data_queries"] == AUTHORS + 1
+    assert rows["/authors"]["attribution"] in ("trace", "request id")
+    assert rows["/authors-clean"]["max_repeats"] == 1 and rows["/authors-clean"]["data_queries"] <= 2
+    flagged = [f["location"]["endpoint"] for f in check["findings"] if f["rule_id"] == "NPQ001"]
+    assert flagged == ["GET /authors"]
+    message = next(f["message"] for f in check["findings"] if f["rule_id"] == "NPQ001")
+    assert f"ran {AUTHORS} times" in message
+
+
+@pytest.mark.parametrize(("kind", "workers"), [("django", 1), ("flask", 1), ("fastapi", 1),
+                                                ("flask", 2), ("fastapi", 2)],
+                         ids=["django", "flask", "fastapi-async", "gunicorn-w2", "uvicorn-workers2"])
+def test_a_served_app_is_traced_with_no_configuration(tmp_path, kind, workers):
+    app = write_app(kind, tmp_path)
+    db = tmp_path / "shop.sqlite"
+    seed(db)
+    before = _tree(app)
+    check = _audit(tmp_path, "--serve", command(kind, sys.executable, db, workers=workers), "--repo", str(app))
+    _judge(check)
+    assert "the auditor's tracing shim" in check["metrics"]["method"]
+    after = {k: v for k, v in _tree(app).items() if "__pycache__" not in k}
+    assert after == before  # nothing written into the app
+
+
+SDK_SERVICE = '''\
+"""A service that exports OTLP by itself (explicit OpenTelemetry SDK instrumentation: what a Java, Go or
+Node service with its own exporter looks like to the auditor)."""
+import json, sqlite3, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.propagate import extract
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+DB, PORT, ENDPOINT = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+provider = TracerProvider(resource=Resource.create({"service.name": "shop-sdk"}))
+provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=ENDPOINT + "/v1/traces"),
+                                               schedule_delay_millis=100))
+tracer = provider.get_tracer("shop")
+SPEC = json.loads(%r)
+
+
+def query(conn, sql, params=()):
+    with tracer.start_as_current_span("SELECT", kind=trace.SpanKind.CLIENT,
+                                      attributes={"db.system.name": "sqlite", "db.query.text": sql}):
+        return conn.execute(sql, params).fetchall()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        with tracer.start_as_current_span(f"GET {path}", context=extract(dict(self.headers)),
+                                          kind=trace.SpanKind.SERVER,
+                                          attributes={"http.request.method": "GET", "url.path": path}):
+            conn = sqlite3.connect(DB)
+            if path == "/openapi.json":
+                body = SPEC
+            elif path == "/authors":
+                body = [{"id": i, "books": [t for (t,) in query(conn, "SELECT title FROM books WHERE author_id = ?", (i,))]}
+                        for (i,) in query(conn, "SELECT id FROM authors ORDER BY id")]
+            elif path == "/authors-clean":
+                body = query(conn, "SELECT a.id, b.title FROM authors a JOIN books b ON b.author_id = a.id")
+            else:
+                body = None
+            conn.close()
+        data = json.dumps(body).encode()
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+'''
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_service_that_exports_otlp_itself_is_profiled_with_url_and_otlp(tmp_path):
+    from tests.e2e.nplusone_apps import SPEC
+
+    db = tmp_path / "shop.sqlite"
+    seed(db)
+    script = tmp_path / "sdk_service.py"
+    script.write_text(textwrap.dedent(SDK_SERVICE) % json.dumps(SPEC))
+    otlp, port = _free_port(), _free_port()
+    service = subprocess.Popen([sys.executable, str(script), str(db), str(port), f"http://127.0.0.1:{otlp}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert service.poll() is None, service.stderr.read().decode()
+                assert time.monotonic() < deadline, "the SDK service did not start"
+                time.sleep(0.05)
+        check = _audit(tmp_path, "--url", f"http://127.0.0.1:{port}", "--otlp", str(otlp))
+    finally:
+        service.terminate()
+        service.wait(10)
+    _judge(check)
+    assert "(--otlp)" in check["metrics"]["method"]
