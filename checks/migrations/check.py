@@ -266,7 +266,10 @@ def _dialect(config: MigrationsConfig, ctx: AuditContext, repo: Path, histories:
     if any("mysql" in src for src in sources):
         return "mysql"
     hints = []
-    for name in ("requirements.txt", "pyproject.toml", "setup.cfg", "Pipfile"):
+    # requirements/base.txt and the like too: a root requirements.txt is often just "-r requirements/base.txt".
+    names = ["requirements.txt", "pyproject.toml", "setup.cfg", "Pipfile",
+             *sorted(p.relative_to(repo).as_posix() for p in repo.glob("requirements/*.txt"))[:10]]
+    for name in names:
         path = repo / name
         if path.is_file():
             try:

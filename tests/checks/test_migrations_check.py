@@ -354,3 +354,12 @@ def test_batch_blocks_of_one_migration_keep_their_own_tables(tmp_path):
     found = [f.message for f in outcome.findings if f.rule_id == "MIG006"]
     assert found == ["Migration 0002 creates an index on existing table users without CONCURRENTLY: writes to "
                      "the table block until it is built."]
+
+
+def test_dialect_read_from_requirements_directory(tmp_path):
+    # A root requirements.txt that only includes requirements/base.txt (seen on HackSoftware's styleguide).
+    repo = make_alembic_repo(tmp_path / "repo", [REV_0001], url="")
+    write(repo / "requirements.txt", "-r requirements/base.txt\n")
+    write(repo / "requirements" / "base.txt", "psycopg2==2.9.11\n")
+    outcome, _ = run_check(repo, tmp_path, scratch=False)
+    assert outcome.metrics["dialect"] == "postgresql"
