@@ -32,6 +32,9 @@ class Traces:
         used = instrument.used(self.status_file)
         if used == "opentelemetry":
             return "the service's own OpenTelemetry SDK, auto-instrumented by the auditor at --serve"
+        if used == "opentelemetry+shim-sql":
+            return ("the service's own OpenTelemetry SDK, auto-instrumented by the auditor at --serve, with the "
+                    "auditor's statement hooks (no OpenTelemetry instrumentor recorded its SQL)")
         if used == "shim":
             return ("the auditor's tracing shim in the --serve'd service (its interpreter has no OpenTelemetry "
                     "SDK): SQLAlchemy, Django, Flask, Starlette")
@@ -42,5 +45,5 @@ class Traces:
         """Whether the service exports to the receiver: the instrumentation started in a --serve'd service,
         or the user said so with --otlp (a service that only exports once it serves a request)."""
         if self.status_file is not None:
-            return instrument.used(self.status_file) in ("opentelemetry", "shim")
+            return instrument.used(self.status_file) in ("opentelemetry", "opentelemetry+shim-sql", "shim")
         return True

@@ -160,3 +160,32 @@ def test_a_service_that_exports_otlp_itself_is_profiled_with_url_and_otlp(tmp_pa
         service.wait(10)
     _judge(check)
     assert "(--otlp)" in check["metrics"]["method"]
+
+
+@pytest.fixture(scope="module")
+def otel_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """OpenTelemetry's distro, OTLP/HTTP exporter and the Flask and SQLAlchemy instrumentors, installed
+    from the registry into a directory of their own: a service interpreter that has them (on PYTHONPATH)."""
+    target = tmp_path_factory.mktemp("otel-site")
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target",
+                             str(target), "opentelemetry-distro", "opentelemetry-exporter-otlp-proto-http",
+                             "opentelemetry-instrumentation-flask", "opentelemetry-instrumentation-sqlalchemy"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return target
+
+
+def test_a_served_app_whose_interpreter_has_opentelemetry_uses_it(tmp_path, otel_site):
+    """OpenTelemetry's own auto-instrumentation makes the server spans; its SQLAlchemy instrumentor refuses
+    this SQLAlchemy release (outside its range, as on real services), so the auditor's statement hooks
+    record the SQL under the SDK's spans — the counts are the same."""
+    app = write_app("flask", tmp_path)
+    db = tmp_path / "shop.sqlite"
+    seed(db)
+    out = tmp_path / "out"
+    result = run_audit_cli("run", "--serve", command("flask", sys.executable, db), "--repo", str(app), "--checks",
+                           "nplusone", "--output-dir", str(out), env={"PYTHONPATH": str(otel_site)})
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    (check,) = json.loads((out / "report.json").read_text())["checks"]
+    _judge(check)
+    assert "the service's own OpenTelemetry SDK" in check["metrics"]["method"]

@@ -7,7 +7,9 @@ the OTLP settings. At interpreter start that sitecustomize
 - uses OpenTelemetry's own auto-instrumentation when the service's interpreter has it (the
   ``opentelemetry-instrument`` mechanism: SDK, OTLP/HTTP exporter and the installed instrumentors,
   exporting to the auditor's receiver with a short batch delay);
-- else installs a minimal shim of its own (shim.py: SQLAlchemy engine events, Django's cursor, and the
+- (and when none of its instrumentors records SQL — a library version outside their range — the shim's
+  statement hooks, parented on the SDK's spans);
+- else installs a minimal shim of its own (boot/backend_auditor_shim.py: SQLAlchemy engine events, Django's cursor, and the
   request entry points of Django, Flask and Starlette/FastAPI) that writes the same OTLP spans;
 - then runs the app's own sitecustomize, if it has one.
 
@@ -49,7 +51,8 @@ def environment(endpoint: str, work_dir: Path, service_name: str = "audited-serv
 
 
 def used(status_file: Path) -> str | None:
-    """"opentelemetry" or "shim" (what the service's sitecustomize installed), None when it never ran."""
+    """"opentelemetry", "opentelemetry+shim-sql" or "shim" (what the service's sitecustomize installed), None
+    when it never ran."""
     try:
         text = status_file.read_text(encoding="utf-8").strip().splitlines()
     except OSError:

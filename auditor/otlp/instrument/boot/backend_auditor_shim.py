@@ -10,8 +10,13 @@ only. It writes OTLP/JSON spans to the auditor's receiver (BACKEND_AUDITOR_OTLP)
 - one CLIENT span per SQL statement run while a request is active, with ``db.statement``: SQLAlchemy
   engine events (sync and async engines alike) and Django's cursor (CursorWrapper._execute/_executemany).
 
-The patches are applied when those modules are first imported (an import hook), so importing this
-module costs nothing for a service that uses none of them.
+The patches are applied when those modules are first imported (an import hook), so installing costs
+nothing for a service that uses none of them.
+
+``install("sql-only")`` is the companion mode for a service traced by OpenTelemetry's own SDK whose
+instrumentors record no SQL (none covers its database library, e.g. a SQLAlchemy release outside the
+instrumentor's range): only the statement hooks are installed, and they parent their spans on the
+SDK's current span.
 """
 
 import atexit
@@ -112,12 +117,31 @@ def _parse_traceparent(value):
     return _hex(128), ""
 
 
-def _statement(sql, system, start_ns):
+def _shim_parent():
     request = _current.get()
-    if request is None or not isinstance(sql, str):
+    return (request.trace_id, request.span_id) if request is not None else None
+
+
+def _otel_parent():
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return "%032x" % context.trace_id, "%016x" % context.span_id
+
+
+_parent = _shim_parent
+
+
+def _statement(sql, system, start_ns):
+    parent = _parent()
+    if parent is None or not isinstance(sql, str):
         return
-    _emit(_span(request.trace_id, _hex(64), request.span_id, sql.split(None, 1)[0].upper() if sql.strip() else "SQL",
+    _emit(_span(parent[0], _hex(64), parent[1], sql.split(None, 1)[0].upper() if sql.strip() else "SQL",
                 3, start_ns, time.time_ns(), {"db.statement": sql[:MAX_STATEMENT], "db.system": system}))
+    if _parent is _otel_parent:
+        _wake.set()  # no server span of ours will wake the exporter
 
 
 def _enter(method, path, headers):
@@ -263,18 +287,24 @@ PATCHES = {
 }
 
 
+SQL_PATCHES = ("sqlalchemy", "django.db.backends.utils")
+
+
 class _Finder(importlib.abc.MetaPathFinder):
     """Patches a watched module right after it is first executed."""
 
+    def __init__(self, patches):
+        self.patches = patches
+
     def find_spec(self, name, path=None, target=None):
-        if name not in PATCHES:
+        if name not in self.patches:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(name, path, target)
             if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                spec.loader = _Loader(spec.loader, PATCHES[name])
+                spec.loader = _Loader(spec.loader, self.patches[name])
                 return spec
         return None
 
@@ -308,18 +338,20 @@ def _after_fork():
     _start_exporter()
 
 
-def _install():
+def install(mode="full"):
+    """"full": requests and SQL; "sql-only": SQL statements parented on OpenTelemetry's current span."""
+    global _parent
+    patches = PATCHES if mode == "full" else {name: PATCHES[name] for name in SQL_PATCHES}
+    if mode != "full":
+        _parent = _otel_parent
     _start_exporter()
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_fork)
     atexit.register(_flush)
-    sys.meta_path.insert(0, _Finder())
-    for name, patch in PATCHES.items():  # already imported (rare at sitecustomize time): patch now
+    sys.meta_path.insert(0, _Finder(patches))
+    for name, patch in patches.items():  # already imported (rare at sitecustomize time): patch now
         if name in sys.modules:
             try:
                 patch(sys.modules[name])
             except Exception:  # noqa: BLE001
                 pass
-
-
-_install()

@@ -19,6 +19,28 @@ def _status(text):
         pass
 
 
+# OpenTelemetry instrumentors that record SQL statements (by library or driver): when none of them is
+# active after the SDK started, the shim's statement hooks record the SQL under the SDK's spans.
+SQL_INSTRUMENTORS = (("sqlalchemy", "SQLAlchemyInstrumentor"), ("psycopg", "PsycopgInstrumentor"),
+                     ("psycopg2", "Psycopg2Instrumentor"), ("asyncpg", "AsyncPGInstrumentor"),
+                     ("sqlite3", "SQLite3Instrumentor"), ("pymysql", "PyMySQLInstrumentor"),
+                     ("mysqlclient", "MySQLClientInstrumentor"), ("mysql", "MySQLInstrumentor"),
+                     ("aiopg", "AiopgInstrumentor"))
+
+
+def _sql_instrumented():
+    import importlib
+
+    for package, name in SQL_INSTRUMENTORS:
+        try:
+            module = importlib.import_module(f"opentelemetry.instrumentation.{package}")
+            if getattr(module, name)().is_instrumented_by_opentelemetry:
+                return True
+        except Exception:  # noqa: BLE001 — not installed, or it refused the installed library version
+            continue
+    return False
+
+
 def _opentelemetry():
     """OpenTelemetry's own auto-instrumentation, when this interpreter has all it takes."""
     import importlib.util
@@ -55,10 +77,17 @@ def _main():
     if os.environ.get("BACKEND_AUDITOR_OTLP"):
         try:
             if _opentelemetry():
-                _status("opentelemetry")
-            else:
-                import backend_auditor_shim  # noqa: F401 — installs itself (it sits next to this file)
+                if _sql_instrumented():
+                    _status("opentelemetry")
+                else:
+                    import backend_auditor_shim  # it sits next to this file
 
+                    backend_auditor_shim.install("sql-only")
+                    _status("opentelemetry+shim-sql")
+            else:
+                import backend_auditor_shim
+
+                backend_auditor_shim.install("full")
                 _status("shim")
         except Exception as exc:  # noqa: BLE001 — never break the audited service
             _status(f"failed {type(exc).__name__}: {exc}")
