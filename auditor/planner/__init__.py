@@ -16,8 +16,12 @@ from auditor.planner.model import (
                                    summarise,
 )
 from auditor.planner.pages import PAGE_SIZE_NAMES, PageParameter, page_parameter
-from auditor.planner.plan import MAX_DISCOVERY_REQUESTS, build_plan
+from auditor.planner.plan import (
+                                   MAX_DISCOVERY_REQUESTS,
+                                   MAX_REPRESENTATIVE_REQUESTS,
+                                   build_plan,
+)
 
-__all__ = ["ANONYMOUS", "ENFORCED", "ENVELOPE_KEYS", "MAX_DISCOVERY_REQUESTS", "OPTIONAL", "PAGE_SIZE_NAMES", "PUBLIC",
+__all__ = ["ANONYMOUS", "ENFORCED", "ENVELOPE_KEYS", "MAX_DISCOVERY_REQUESTS", "MAX_REPRESENTATIVE_REQUESTS", "OPTIONAL", "PAGE_SIZE_NAMES", "PUBLIC",
            "UNKNOWN", "Answer", "Exclusion", "PageParameter", "PlannedRequest", "RequestPlan", "build_plan",
            "count_items", "list_items", "page_parameter", "refusal", "summarise"]

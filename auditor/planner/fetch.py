@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from auditor.http import HttpClient, RequestFailed, UnsafeRequest
 from auditor.planner.bodies import count_items, list_items, parse_json
@@ -31,15 +32,18 @@ class Answer:
     items: int | None = None
     error: str = ""
     url: str = ""
+    redirected: str = ""   # the path a redirect ended on, when it is not the one asked (a login page?)
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        """A 2xx for what was asked: a redirect followed to a 200 login page is no success."""
+        return self.status is not None and 200 <= self.status < 300 and not self.redirected
 
     def describe(self) -> str:
         if self.status is None:
             return f"no response: {self.error}"
-        return f"{self.status} in {self.elapsed_ms:.0f} ms"
+        return f"{self.status} in {self.elapsed_ms:.0f} ms" + (f" after a redirect to {self.redirected}"
+                                                                if self.redirected else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "ms": round(self.elapsed_ms, 1), "items": self.items,
@@ -52,7 +56,7 @@ BodyHook = Callable[[str, Any, dict[str, str]], None]   # (path asked, parsed JS
 
 
 class Fetcher:
-    def __init__(self, http: HttpClient, *, discovery_budget: int, deadline: float,
+    def __init__(self, http: HttpClient, *, discovery_budget: int, representative_budget: int, deadline: float,
                  should_stop: Callable[[], bool], on_body: BodyHook, progress: Callable[[str], None]) -> None:
         self.http = http
         self.discovery_budget = discovery_budget
@@ -61,20 +65,29 @@ class Fetcher:
         self.on_body = on_body
         self.progress = progress
         self.discovery_sent = 0
+        self.representative_budget = representative_budget
+        self.representative_sent = 0
         self.preflight_sent = 0
         self._cache: dict[tuple[str, bool, tuple[tuple[str, str], ...]], Got] = {}
 
     def spent(self) -> bool:
         return self.discovery_sent >= self.discovery_budget
 
-    def discover(self, path: str, headers: dict[str, str] | None = None) -> Got | None:
-        """A GET spent looking for live values (None once the budget is spent and it is not cached)."""
+    def discover(self, path: str, headers: dict[str, str] | None = None, *, representative: bool = False
+                 ) -> Got | None:
+        """A GET spent looking for live values, or comparing parents (``representative``, its own budget);
+        None once that budget is spent and the answer is not cached."""
         key = (path, True, tuple(sorted((headers or {}).items())))
         if key in self._cache:
             return self._cache[key]
-        if self.spent():
-            return None
-        self.discovery_sent += 1
+        if representative:
+            if self.representative_sent >= self.representative_budget:
+                return None
+            self.representative_sent += 1
+        else:
+            if self.spent():
+                return None
+            self.discovery_sent += 1
         return self._send(key, headers or {}, "discovery")
 
     def preflight(self, path: str, headers: dict[str, str] | None = None, *, auth: bool = True,
@@ -100,9 +113,20 @@ class Fetcher:
         else:
             body = parse_json(response.text) if not response.truncated else None
             answer = Answer(response.status, response.elapsed_s * 1000, hashlib.sha256(response.body).hexdigest(),
-                            count_items(body) if body is not None else None, url=response.url)
+                            count_items(body) if body is not None else None, url=response.url,
+                            redirected=_redirected(self.http.base_url, path, response.url))
             if answer.ok and auth:
                 self.on_body(path, body, {k.lower(): v for k, v in response.headers.items()})
             result = (answer, list_items(body)[:MAX_ITEMS_KEPT] if answer.ok else [])
         self._cache[key] = result
         return result
+
+
+def _redirected(base_url: str, asked: str, final_url: str) -> str:
+    """The path a followed redirect ended on, or "" when it is the one asked (a trailing slash aside)."""
+    final = urlsplit(final_url)
+    same_origin = final_url.startswith(base_url + "/") or final_url == base_url
+    path = final.path if same_origin else final_url.split("?")[0]
+    if path.rstrip("/") == urlsplit(asked).path.rstrip("/"):
+        return ""
+    return path or "/"

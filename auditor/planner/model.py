@@ -69,7 +69,7 @@ class PlannedRequest:
 class Exclusion:
     endpoint: str
     reason: str              # one line: "no live value for {username}", "401 without credentials — give --header"
-    kind: str                # no-live-value | unauthorized | forbidden | not-found | rejected | not-planned | config
+    kind: str    # no-live-value | unauthorized | forbidden | redirected | not-found | rejected | not-planned | config
 
     def to_dict(self) -> dict[str, str]:
         return {"endpoint": self.endpoint, "reason": self.reason, "kind": self.kind}
@@ -80,6 +80,9 @@ def refusal(answer: Answer | None, credentials: bool) -> tuple[str, str] | None:
     it may (2xx, and 5xx or no answer too: those are what the error gates are for)."""
     if answer is None or answer.status is None or answer.ok or answer.status >= 500:
         return None
+    if answer.redirected:
+        where = f"redirected to {answer.redirected} (a login page?)"
+        return (f"{where} with the given credentials" if credentials else f"{where} — give --header"), "redirected"
     status = answer.status
     if status == 401:
         return (("401 with the given credentials: they were refused (expired or for another service?)", "unauthorized")

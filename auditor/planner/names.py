@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 
 # Names too generic to match a field found anywhere: {id} of /books/{id} must come from /books itself,
-# never from the id of some other resource's list.
-GENERIC = frozenset({"id", "uuid", "pk", "key", "slug", "name", "code", "ref", "type", "value", "number"})
+# never from the id of some other resource's list. Quantities are no identifiers at all: {count} of
+# /scoreboard/top/{count} is not the ``ratings.count`` of some answer (seen on CTFd).
+GENERIC = frozenset({"id", "uuid", "pk", "key", "slug", "name", "code", "ref", "type", "value", "number",
+                     "count", "limit", "offset", "page", "size", "total", "max", "min", "n"})
 
 
 def normal(name: str) -> str:

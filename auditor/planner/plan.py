@@ -34,9 +34,12 @@ from auditor.planner.names import child_count_keys, item_keys, normal
 from auditor.planner.pages import largest, page_parameter
 from auditor.planner.values import Candidate, compatible, documented
 
-MAX_DISCOVERY_REQUESTS = 50   # requests spent finding values (parent lists, representative candidates)
+MAX_DISCOVERY_REQUESTS = 50   # requests spent finding values (parent lists)
+# Requests spent comparing parents for sub-collections, apart: on an API with many sub-collections
+# (CTFd: 17) they would otherwise use up the budget that finds values for the operations after them.
+MAX_REPRESENTATIVE_REQUESTS = 40
 MAX_OPERATIONS = 200          # GET operations planned (and preflighted) per audit
-MAX_CANDIDATES = 6            # parents compared when choosing the one with the most children
+MAX_CANDIDATES = 5            # parents compared when choosing the one with the most children
 PLAN_SECONDS = 60.0
 
 
@@ -74,7 +77,7 @@ def build_plan(document: dict[str, Any], http: HttpClient, *, source_url: str | 
                             for op in ordered if op.endpoint not in done]
     order = {op.endpoint: i for i, op in enumerate(gets)}
     plan.requests.sort(key=lambda p: order.get(p.endpoint, 0))
-    plan.discovery_requests = planner.fetcher.discovery_sent
+    plan.discovery_requests = planner.fetcher.discovery_sent + planner.fetcher.representative_sent
     plan.preflight_requests = planner.fetcher.preflight_sent
     return plan
 
@@ -84,7 +87,8 @@ class _Planner:
                  should_stop: Callable[[], bool], progress: Callable[[str], None]) -> None:
         self.prefix = base_path(document, source_url)
         self.index = ValueIndex(http.base_url)
-        self.fetcher = Fetcher(http, discovery_budget=MAX_DISCOVERY_REQUESTS, deadline=deadline,
+        self.fetcher = Fetcher(http, discovery_budget=MAX_DISCOVERY_REQUESTS,
+                               representative_budget=MAX_REPRESENTATIVE_REQUESTS, deadline=deadline,
                                should_stop=should_stop, on_body=self._harvest, progress=progress)
         # The planned request of each list planned so far, by its path: a parent list is read from the
         # answer its own preflight got (at the largest page size) instead of being fetched again.
@@ -138,7 +142,7 @@ class _Planner:
         reason = f"no live value for {slot}"
         parent = head.rstrip("/")
         refused = model.refusal(self._parents.get(parent), credentials)
-        if refused is not None and refused[1] in ("unauthorized", "forbidden"):
+        if refused is not None and refused[1] in ("unauthorized", "forbidden", "redirected"):
             reason += f": its list GET {self.prefix + parent} answered {refused[0]}"
         return reason
 
@@ -210,7 +214,7 @@ class _Planner:
         tried = 0
         for candidate in live:
             url = self._url(concrete.replace(slot, quote(str(candidate.value), safe="")), query)
-            got = self.fetcher.discover(url, headers)
+            got = self.fetcher.discover(url, headers, representative=True)
             if got is None:
                 break   # budget spent: the best seen so far
             tried += 1
@@ -224,11 +228,11 @@ class _Planner:
     def _auth_mode(self, url: str, headers: dict[str, str], answer: Answer, credentials: bool
                    ) -> tuple[Answer | None, str]:
         if not credentials:
-            if answer.status in (401, 403):
+            if answer.status in (401, 403) or answer.redirected:
                 return None, model.ENFORCED
             return None, model.ANONYMOUS if answer.ok else model.UNKNOWN
         anonymous, _ = self.fetcher.preflight(url, headers, auth=False)
-        if anonymous.status in (401, 403):
+        if anonymous.status in (401, 403) or (anonymous.redirected and not answer.redirected):
             return anonymous, model.ENFORCED
         if not (anonymous.ok and answer.ok):
             return anonymous, model.UNKNOWN

@@ -27,19 +27,22 @@ MAX_LISTED = 10
 class ByDesign:
     optional: list[str] = field(default_factory=list)      # endpoints with optional authentication
     public: list[str] = field(default_factory=list)        # public reads under a blanket requirement
-    compared: bool = False                                  # credentials were given: bodies compared
+    same_body: set[str] = field(default_factory=set)       # ... of which the bodies were compared: the same
+    blanket: bool = False                                   # the document secures every operation
 
     @property
     def endpoints(self) -> set[str]:
-        """Where "ignored auth" and "undocumented 401" do not apply."""
-        return {*self.optional, *self.public}
+        """Where "ignored auth" and "undocumented 401" do not apply: the GETs the plan judged, and the HEADs
+        of the same paths (a HEAD is answered like its GET; schemathesis probes both)."""
+        gets = {*self.optional, *self.public}
+        return gets | {"HEAD " + e.removeprefix("GET ") for e in gets}
 
     def metrics(self) -> dict[str, Any]:
         return {"optional_auth": self.optional, "public_reads_under_global_security": self.public}
 
 
 def classify(plan: RequestPlan | None) -> ByDesign:
-    found = ByDesign(compared=bool(plan and plan.credentials))
+    found = ByDesign(blanket=bool(plan and plan.blanket_security))
     if plan is None:
         return found
     for endpoint, mode in plan.auth_modes().items():
@@ -47,7 +50,27 @@ def classify(plan: RequestPlan | None) -> ByDesign:
             found.optional.append(endpoint)
         elif plan.blanket_security and mode in (PUBLIC, ANONYMOUS):
             found.public.append(endpoint)
+            if mode == PUBLIC:
+                found.same_body.add(endpoint)
     return found
+
+
+def fold_ignored_auth(design: ByDesign, findings: list[Finding]) -> list[Finding]:
+    """Under security declared on every operation, a read that schemathesis saw answer without credentials
+    (OAS401) but that the plan could not request (no live value for its parameters) is the same
+    documentation matter as the reads the plan judged: folded into OAS041, not one high per operation."""
+    if not design.blanket:
+        return findings
+    kept = []
+    for finding in findings:
+        endpoint = finding.location.get("endpoint", "")
+        if finding.rule_id == "OAS401" and endpoint.startswith(("GET ", "HEAD ")):
+            read = "GET " + endpoint.split(" ", 1)[1]
+            if read not in design.optional and read not in design.public:
+                design.public.append(read)
+            continue
+        kept.append(finding)
+    return kept
 
 
 def findings(design: ByDesign, doc_location: dict[str, Any], doc_stable: dict[str, Any]) -> list[Finding]:
@@ -60,12 +83,14 @@ def findings(design: ByDesign, doc_location: dict[str, Any], doc_stable: dict[st
                       f"{'its' if len(design.optional) == 1 else 'their'} security requirements.",
             doc_location, stable_location={**doc_stable, "rule": "optional-auth"}))
     if design.public:
-        how = ("with the same body as with the audit's credentials" if design.compared else
-               "(no --header given to compare bodies: give one to tell optional authentication apart)")
+        same = len(design.same_body)
+        how = (f" ({'all' if same == len(design.public) else same} with the same body as with the audit's "
+               "credentials)" if same else
+               " (bodies not compared with credentials: give --header to tell optional authentication apart)")
         out.append(make_finding(
             "OAS041", f"The document declares security on every operation, but {len(design.public)} read"
-                      f"{'s' if len(design.public) != 1 else ''} answer callers without credentials {how}: "
-                      f"{_listed(design.public)}.",
+                      f"{'s' if len(design.public) != 1 else ''} answer callers without credentials{how}: "
+                      f"{_listed(sorted(design.public))}.",
             doc_location, stable_location={**doc_stable, "rule": "public-reads"}))
     return out
 

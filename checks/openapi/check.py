@@ -62,7 +62,6 @@ class OpenApiCheck:
             ctx.progress("planning one GET per operation (live values, one preflight each)")
             request_plan = ctx.artifacts.request_plan(ctx.should_stop, ctx.progress)
         design = authmodes.classify(request_plan)
-        findings += authmodes.findings(design, doc_location, doc_stable)
 
         ctx.progress("judging documentation completeness")
         judged = completeness.judge(spec.document, ops, config, frozenset(design.endpoints))
@@ -82,8 +81,10 @@ class OpenApiCheck:
             findings += conformance.judge(result, plan.job, ops, frozenset(design.endpoints))
             if bounds is not None:
                 findings += boundaries.findings(bounds, findings)
+            findings = authmodes.fold_ignored_auth(design, findings)
             if plan.writes:
                 ctx.artifacts.forget_plan()   # the writes may have removed what the plan's values name
+        findings += authmodes.findings(design, doc_location, doc_stable)
 
         metrics: dict[str, Any] = {
             "method": _method_sentence(spec, plan, config),

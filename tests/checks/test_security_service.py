@@ -233,3 +233,26 @@ def test_judge_https_without_hsts_sql_errors_and_plain_origin_reflection():
         _exchange("baseline", 200, {"Strict-Transport-Security": "max-age=31536000", "X-Content-Type-Options": "nosniff",
                                     "X-RateLimit-Limit": "5"})])
     assert judge(with_hsts, {}).findings == []
+
+
+def test_anonymous_answers_by_design_are_not_sec020():
+    """Optional authentication, and public reads under security declared on every operation, are the openapi
+    check's documentation findings; a read that ignores credentials in a document securing only some
+    operations stays SEC020."""
+    from checks.security.probes import Exchange, Gathered
+    from checks.security.service_judge import judge
+
+    def anonymous(endpoint: str) -> Exchange:
+        path = endpoint.split(" ", 1)[1]
+        return Exchange("anonymous", "GET", path, endpoint, 200, {"content-type": "application/json"}, "[]",
+                        url=f"http://127.0.0.1:1{path}")
+
+    modes = {"GET /feed": "optional", "GET /tags": "public", "GET /orders": "public"}
+    exchanges = [anonymous(e) for e in modes]
+    blanket = judge(Gathered(base_url="http://127.0.0.1:1", exchanges=exchanges, auth_modes=modes,
+                             blanket_security=True), {})
+    assert not [f for f in blanket.findings if f.rule_id == "SEC020"]
+    assert blanket.optional_auth == ["GET /feed"] and blanket.public_reads == ["GET /tags", "GET /orders"]
+    some = judge(Gathered(base_url="http://127.0.0.1:1", exchanges=exchanges, auth_modes=modes), {})
+    assert sorted(f.location["endpoint"] for f in some.findings if f.rule_id == "SEC020") == ["GET /orders",
+                                                                                               "GET /tags"]

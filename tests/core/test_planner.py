@@ -13,6 +13,7 @@ from auditor.http import HttpClient
 from auditor.planner import (
     ENFORCED,
     MAX_DISCOVERY_REQUESTS,
+    MAX_REPRESENTATIVE_REQUESTS,
     OPTIONAL,
     PUBLIC,
     Answer,
@@ -100,9 +101,12 @@ def test_a_sub_collection_is_planned_on_the_parent_with_the_most_children_and_li
 
 def test_preflight_refusals_become_exclusions_with_hints_that_depend_on_the_credentials() -> None:
     doc = _doc({"/open": {}, "/mine": {}, "/admin": {}, "/gone": {}, "/boom": {}, "/orders": {},
-                "/orders/{order_id}": {}})
+                "/orders/{order_id}": {}, "/staff": {}})
     routes = {"/api/open": _json([]), "/api/gone": _json({}, 404), "/api/boom": _json({}, 500),
-              "/api/orders/5": _json({"id": 5})}
+              "/api/orders/5": _json({"id": 5}),
+              # a web framework's answer to a caller it does not know: its login page, after a redirect
+              "/api/staff": (302, {"Location": "/login?next=/api/staff"}, ""),
+              "/login": (200, {"Content-Type": "text/html"}, "<form>sign in</form>")}
     with StubServer(routes=routes) as stub:
         stub.routes["/api/mine"] = stub.routes["/api/orders"] = \
             lambda h: _json([{"id": 5}]) if h.headers.get("Authorization") else _json({}, 401)
@@ -116,15 +120,16 @@ def test_preflight_refusals_become_exclusions_with_hints_that_depend_on_the_cred
     reasons = {e.endpoint: e.reason for e in excluded}
     assert reasons["GET /mine"] == reasons["GET /admin"] == "401 without credentials — give --header"
     assert reasons["GET /gone"].startswith("404")
+    assert reasons["GET /staff"] == "redirected to /login (a login page?) — give --header"
     assert reasons["GET /orders/{order_id}"] == ("no live value for {order_id}: its list GET /api/orders answered "
                                                  "401 without credentials — give --header")
     kept, excluded = given.traffic()
     reasons = {e.endpoint: e.reason for e in excluded}
     assert {"GET /mine", "GET /orders/{order_id}"} <= {p.endpoint for p in kept}
     assert "the account lacks access" in reasons["GET /admin"] and "role" in reasons["GET /admin"]
-    assert summarise(excluded) == ("2 excluded: 403 with the given credentials: the account lacks access (a role or "
+    assert summarise(excluded) == ("3 excluded: 403 with the given credentials: the account lacks access (a role or "
                                    "permission it does not have) (1); 404 for the planned values (the resource does "
-                                   "not exist) (1)")
+                                   "not exist) (1); redirected to /login (a login page?) with the given credentials (1)")
 
 
 def test_secured_operations_are_classified_by_how_they_treat_anonymous_callers() -> None:
@@ -150,7 +155,8 @@ def test_discovery_is_bounded_and_only_ever_gets() -> None:
     with StubServer(default=_json([{"id": 1}, {"id": 2}, {"id": 3}])) as stub, \
             HttpClient(stub.url, read_only=False) as http:
         plan = build_plan(_doc(many), http)
-    assert plan.discovery_requests <= MAX_DISCOVERY_REQUESTS
+    # 70 sub-collections with 3 parents each to compare: the comparisons stop at their own budget
+    assert plan.discovery_requests == MAX_REPRESENTATIVE_REQUESTS <= MAX_DISCOVERY_REQUESTS
     assert plan.preflight_requests + plan.discovery_requests == len(stub.requests)
     assert {method for method, _, _ in stub.requests} == {"GET"}
 

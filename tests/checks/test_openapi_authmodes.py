@@ -1,0 +1,71 @@
+"""Secured operations that answer anonymous callers by design (checks/openapi/authmodes.py, and the
+conformance judge's exemptions): pure judging over a request plan and a saved conformance result."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from auditor.operations import operations
+from auditor.planner import ANONYMOUS, ENFORCED, OPTIONAL, PUBLIC, PlannedRequest, RequestPlan
+from checks.openapi import authmodes
+from checks.openapi.conformance import judge
+from checks.openapi.rules import make_finding
+from checks.openapi.st_adapter import StFailure, StResult
+from tests.checks.openapi_helpers import minimal_spec
+from tests.checks.test_openapi_judge import _job
+
+DOC = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "security": [{"bearer": []}],
+       "paths": {p: {"get": {"responses": {"200": {"description": "ok"}}}} for p in ("/feed", "/tags", "/me", "/news")}}
+WHERE, STABLE = {"url": "http://127.0.0.1:1/openapi.json"}, {"spec": "/openapi.json"}
+
+
+def _plan(modes: dict[str, str], *, blanket: bool = True, credentials: bool = True) -> RequestPlan:
+    ops = {op.endpoint: op for op in operations(DOC)}
+    return RequestPlan(requests=[PlannedRequest(ops[e], e.split()[1], {}, auth_mode=m) for e, m in modes.items()],
+                       credentials=credentials, blanket_security=blanket)
+
+
+def test_optional_and_public_reads_are_one_documentation_finding_each() -> None:
+    design = authmodes.classify(_plan({"GET /feed": OPTIONAL, "GET /tags": PUBLIC, "GET /news": PUBLIC,
+                                       "GET /me": ENFORCED}))
+    assert design.endpoints == {"GET /feed", "GET /tags", "GET /news", "HEAD /feed", "HEAD /tags", "HEAD /news"}
+    found = authmodes.findings(design, WHERE, STABLE)
+    assert [(f.rule_id, str(f.severity)) for f in found] == [("OAS040", "low"), ("OAS041", "medium")]
+    assert "GET /feed" in found[0].message and "`{}`" in found[0].message
+    assert "2 reads answer callers without credentials (all with the same body" in found[1].message
+    assert "GET /news, GET /tags" in found[1].message
+
+
+def test_without_credentials_public_reads_say_the_bodies_were_not_compared() -> None:
+    design = authmodes.classify(_plan({"GET /tags": ANONYMOUS, "GET /me": ENFORCED}, credentials=False))
+    (finding,) = authmodes.findings(design, WHERE, STABLE)
+    assert finding.rule_id == "OAS041" and "give --header to tell optional authentication apart" in finding.message
+
+
+def test_a_document_that_secures_only_some_operations_keeps_its_high_findings() -> None:
+    design = authmodes.classify(_plan({"GET /tags": PUBLIC, "GET /feed": OPTIONAL}, blanket=False))
+    assert design.public == [] and design.optional == ["GET /feed"]
+    ignored = [make_finding("OAS401", "GET /tags: ignored auth", {"endpoint": "GET /tags"})]
+    assert authmodes.fold_ignored_auth(design, ignored) == ignored     # a bypass, not a documentation matter
+
+
+def test_under_blanket_security_unplanned_reads_seen_answering_anonymously_are_folded() -> None:
+    design = authmodes.classify(_plan({"GET /tags": PUBLIC}))
+    findings = [make_finding("OAS401", "ignored auth", {"endpoint": e}) for e in ("GET /top/{count}", "HEAD /top/{count}",
+                                                                                     "POST /tags")]
+    kept = authmodes.fold_ignored_auth(design, findings)
+    assert [f.location["endpoint"] for f in kept] == ["POST /tags"]   # a write answering anonymously stays high
+    assert sorted(design.public) == ["GET /tags", "GET /top/{count}"]
+
+
+def test_conformance_drops_ignored_auth_and_undocumented_401_only_where_by_design() -> None:
+    def failure(endpoint: str, code: str, status: int) -> StFailure:
+        return StFailure(endpoint, code, "t", "m", "curl", "check", "coverage", status)
+
+    result = StResult(failures=[failure("GET /items", "ST401", 200), failure("GET /items", "ST103", 401),
+                                failure("GET /items", "ST103", 418), failure("GET /items/{item_id}", "ST401", 200)],
+                      complete=True)
+    ops = operations(minimal_spec())
+    kept = judge(result, _job(), ops, frozenset({"GET /items", "HEAD /items"}))
+    assert Counter(f.rule_id for f in kept) == {"OAS103": 1, "OAS401": 1}
+    assert {f.location["endpoint"] for f in kept if f.rule_id == "OAS401"} == {"GET /items/{item_id}"}
