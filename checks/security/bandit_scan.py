@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.model import Finding, Severity
+from auditor.repo_context import FileContext
 
 from auditor.proc import run_bounded
 from checks.security.rules import make_finding
@@ -284,6 +285,27 @@ def judge(standard: BanditReport, with_nosec: BanditReport | None, repo: Path | 
         findings.append(make_finding("SEC002", f"bandit could not scan {name}: {reason}.", {"file": name},
                                      evidence=reason))
     return findings
+
+
+# bandit tests that mean nothing where a file sits (docs/checks/security.md has the table): an assert in a
+# test is the test, random in a seed script seeds data, subprocess in CI tooling is its job. Their
+# findings there are not reported (counted in the metrics as bandit_not_applicable).
+NOT_APPLICABLE: dict[FileContext, frozenset[str]] = {
+    FileContext.TEST: frozenset({"B101", "B105", "B106", "B107", "B108", "B110", "B112", "B113", "B311", "B404",
+                                 "B603", "B607"}),
+    FileContext.SEED: frozenset({"B101", "B105", "B106", "B107", "B311", "B404", "B603", "B607"}),
+    FileContext.TOOLING: frozenset({"B101", "B311", "B404", "B603", "B607"}),
+    FileContext.EXAMPLE: frozenset({"B101", "B105", "B106", "B107", "B311"}),
+    FileContext.MIGRATION: frozenset({"B101", "B608"}),
+}
+
+
+def by_context(findings: list[Finding], context: Callable[[str], FileContext]) -> tuple[list[Finding], int]:
+    """(the findings that mean something where they are, how many were left out)."""
+    kept = [f for f in findings
+            if f.rule_id != "SEC001" or f.title.split()[0] not in NOT_APPLICABLE.get(context(f.location.get("file", "")),
+                                                                                  frozenset())]
+    return kept, len(findings) - len(kept)
 
 
 def flagged_line(result: dict[str, Any], source: SourceLines | None = None) -> str:

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
+from auditor import repo_context
+from auditor.repo_context import FileContext
 from auditor.model import Finding, Outcome, Section, Severity, Status
 from auditor.planner import summarise
 
 from checks.security import bandit_scan, secrets_scan, service_judge
 from checks.security.config import SecurityConfig
 from checks.security.probes import Prober
-from checks.security.repo_files import FileSet, is_test_file, list_files
+from checks.security.repo_files import FileSet, list_files
 
 
 class SecurityCheck:
@@ -92,6 +94,7 @@ def auditor_outputs(settings: dict[str, Any], repo: Path) -> list[str]:
 
 def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
                ) -> tuple[list[Finding], dict[str, Any], str, bool]:
+    context = repo_context.for_repo(repo)   # production code / tests / docs / CI / migrations / seed scripts
     ctx.progress("listing repository files")
     files: FileSet = list_files(repo, exclude=config.exclude + auditor_outputs(ctx.settings, repo),
                                 max_bytes=int(config.max_file_mb * 1_000_000))
@@ -108,7 +111,8 @@ def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
     job: _BanditJob | None = None
     python: list[str] = []
     if config.bandit:
-        python = [f.rel for f in files.files if f.rel.endswith(".py") and (config.bandit_tests or not is_test_file(f.rel))]
+        python = [f.rel for f in files.files if f.rel.endswith(".py")
+                  and (config.bandit_tests or context(f.rel) is not FileContext.TEST)]
         extra, sources = bandit_scan.config_args(repo)
         metrics.update(bandit_files=len(python), bandit_config=sources)
         if python:
@@ -128,9 +132,10 @@ def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
             secrets_found = found.values()
             for hit in found.hits:
                 secrets_by_file.setdefault(hit.rel, []).append(hit.value)
-            secret_findings = secrets_scan.judge(found, by_rel)
+            secret_findings = secrets_scan.judge(found, by_rel, context)
             findings += secret_findings
-            metrics.update(secrets_found=len(secret_findings), secret_files_scanned=found.scanned,
+            metrics.update(secrets_found=len(secret_findings), secret_identifiers_dropped=found.dropped,
+                           secret_files_scanned=found.scanned,
                            secret_files_transcoded=found.transcoded,
                            secrets_scan_s=round(time.monotonic() - started, 3))
             files.skipped += found.skipped
@@ -151,8 +156,11 @@ def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
             # bandit's evidence quotes the lines around an issue: every secret found in the same file is
             # masked there, whole, however short or word-like (found.values() leaves those out because
             # they are masked across *all* findings, where a word would vanish from every message).
+            judged, not_applicable = bandit_scan.by_context(bandit_scan.judge(job.standard, job.with_nosec, repo),
+                                                            context)
             bandit_findings = [secrets_scan.mask_finding(f, secrets_by_file.get(f.location.get("file", ""), []))
-                               for f in bandit_scan.judge(job.standard, job.with_nosec, repo)]
+                               for f in judged]
+            metrics["bandit_not_applicable"] = not_applicable
             findings += bandit_findings
             issues = [f for f in bandit_findings if f.rule_id == "SEC001"]
             suppressed = sum(1 for f in issues if f.suppressed)

@@ -109,10 +109,3 @@ def _walk(root: Path) -> list[str]:
         if len(out) >= MAX_FILES:
             break
     return out
-
-
-def is_test_file(rel: str) -> bool:
-    parts = PurePosixPath(rel).parts
-    name = parts[-1]
-    return (any(p in ("tests", "test", "testing") for p in parts[:-1]) or name.startswith("test_")
-            or name.endswith("_test.py") or name == "conftest.py")

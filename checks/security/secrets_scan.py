@@ -17,17 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.model import Finding, Severity
-from auditor.repofiles import env_keys, is_env_file
+from auditor.repo_context import FileContext, classify
+from auditor.repofiles import ENV_LINE, env_keys, is_env_file
 
-from checks.security.repo_files import RepoFile, is_test_file
+from checks.security.repo_files import RepoFile
 from checks.security.rules import make_finding
 
 MASK = "********"
 LINE_LIMIT = 200
 KEYSTORE_SUFFIXES = (".p12", ".pfx", ".jks", ".keystore")
 # Keys of a .env file whose non-empty value is a credential.
-SENSITIVE_KEY = re.compile(r"SECRET|TOKEN|PASSW|PWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH|ACCESS_KEY|DSN|DATABASE_URL|"
-                           r"_URI$|_URL$", re.IGNORECASE)
+SENSITIVE_KEY = re.compile(r"SECRET|TOKEN|PASSW|PWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH|ACCESS_KEY", re.IGNORECASE)
+# Keys that name a connection: a credential only when the value carries one (user:password@ in the URL).
+CONNECTION_KEY = re.compile(r"DSN|DATABASE_URL|_URI$|_URL$", re.IGNORECASE)
+URL_USERINFO = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
 # detect-secrets types → rule; anything not listed is a provider token (SEC013).
 _TYPE_RULES = {"Private Key": "SEC011", "Secret Keyword": "SEC010", "Basic Auth Credentials": "SEC010",
                "JSON Web Token": "SEC010", "Base64 High Entropy String": "SEC014",
@@ -60,12 +63,14 @@ class Hit:
 @dataclass
 class SecretScan:
     hits: list[Hit] = field(default_factory=list)
-    env_files: list[tuple[str, list[tuple[str, bool]]]] = field(default_factory=list)  # rel, [(key, has value)]
+    # (rel, [(key, has a value)], the keys whose value is a credential)
+    env_files: list[tuple[str, list[tuple[str, bool]], list[str]]] = field(default_factory=list)
     keystores: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     partial: bool = False  # the time budget ran out before every file was scanned
     scanned: int = 0
     transcoded: int = 0   # non-UTF-8 files scanned from a UTF-8 copy
+    dropped: int = 0      # hits that are identifier shapes (revision ids, lock-file hashes, UUIDs), not secrets
 
     def values(self) -> list[str]:
         """Values to mask across every finding of the check (long enough not to be ordinary words)."""
@@ -104,7 +109,8 @@ def scan(files: Iterable[RepoFile], *, work_dir: Path, should_stop: Callable[[],
             if b"\0" in data[:8192]:
                 continue  # binary: no text secret to find
             if is_env_file(rel):
-                result.env_files.append((rel, env_keys(data.decode("utf-8", errors="replace"))))
+                text = data.decode("utf-8", errors="replace")
+                result.env_files.append((rel, env_keys(text), credential_keys(text)))
                 continue
             target = repo_file.path
             try:
@@ -134,6 +140,22 @@ def scan(files: Iterable[RepoFile], *, work_dir: Path, should_stop: Callable[[],
                 result.hits.append(Hit(rel, number, secret.type, value, secret.secret_hash))
     result.hits = _one_per_line(result.hits)
     return result
+
+
+def credential_keys(text: str) -> list[str]:
+    """The keys of a .env file whose value is a credential: a non-empty, non-placeholder value under a
+    credential name, or a URL carrying a password (VITE_API_URL=https://api... is none)."""
+    out = []
+    for line in text.splitlines():
+        match = ENV_LINE.match(line)
+        if not match or line.lstrip().startswith("#"):
+            continue
+        key, value = match.group(1), match.group(2).split(" #")[0].strip().strip("'\"")
+        if not value or NOT_A_VALUE.match(value):
+            continue
+        if SENSITIVE_KEY.search(key) or (CONNECTION_KEY.search(key) and URL_USERINFO.search(value)):
+            out.append(key)
+    return out
 
 
 def _hash_secret(value: str) -> str:
@@ -223,9 +245,36 @@ def _line(files: dict[str, RepoFile], rel: str, number: int) -> str:
     return lines[number - 1] if number <= len(lines) else ""
 
 
+# Shapes that are identifiers, not secrets, whatever their entropy: never a secret finding.
+LOCK_FILES = re.compile(r"(^|/)(package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.ya?ml|[\w.-]+\.lock|"
+                        r"go\.sum|Gemfile\.lock|composer\.lock|Cargo\.lock)$")
+REVISION_LINE = re.compile(r"^\s*(?:down_revision|revision|branch_labels|depends_on)\s*[:=]|Revision ID:|Revises:",
+                           re.IGNORECASE)
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+INTEGRITY = re.compile(r"^(sha1|sha256|sha384|sha512)-[A-Za-z0-9+/=]+$")
+NOT_A_VALUE = re.compile(r"^(true|false|yes|no|on|off|none|null|nil|undefined|\*+)$", re.IGNORECASE)
+URL_WITHOUT_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^@/\s]+(/|$)", re.IGNORECASE)
+# Detectors whose hits outside production code are still verified credentials: medium, not low.
+VERIFIED_RULES = frozenset({"SEC011", "SEC013"})
+
+
+def identifier_reason(hit: Hit, line: str) -> str | None:
+    """Why a hit is an identifier shape and no secret at all (dropped), or None."""
+    rule_id = _TYPE_RULES.get(hit.type, "SEC013")
+    if rule_id == "SEC014" and LOCK_FILES.search(hit.rel):
+        return "a hash in a lock file"
+    if rule_id == "SEC014" and REVISION_LINE.search(line):
+        return "a migration revision id"
+    if UUID.match(hit.value) or INTEGRITY.match(hit.value):
+        return "a UUID or an integrity hash"
+    if rule_id in ("SEC010", "SEC014") and (NOT_A_VALUE.match(hit.value) or URL_WITHOUT_CREDENTIALS.match(hit.value)):
+        return "not a credential value (a boolean, a placeholder mask or a URL without credentials)"
+    return None
+
+
 def weak_reason(hit: Hit) -> str | None:
     """Why a keyword/JWT hit is probably not a live credential, or None. Provider tokens and private
-    keys are never weakened: their format is verified and a test key is often a real one."""
+    keys are never weakened by their value: their format is verified and a test key is often a real one."""
     if hit.type not in WEAK_TYPES:
         return None
     if hit.type == "JSON Web Token":
@@ -234,17 +283,34 @@ def weak_reason(hit: Hit) -> str | None:
             return "a JWT whose signature is too short to be real (a documentation example)"
     if PLACEHOLDER.search(hit.value):
         return "the value reads as a placeholder or demo value"
-    if is_test_file(hit.rel):
-        return "in test code (a fixture credential)"
     return None
 
 
-def judge(found: SecretScan, files: dict[str, RepoFile]) -> list[Finding]:
+def context_severity(rule_id: str, context: FileContext, placeholder: bool) -> tuple[Severity | None, str | None]:
+    """(severity, why) for a secret by where it sits: production code keeps the rule's severity (low for a
+    placeholder); elsewhere (tests, fixtures, docs, CI, dev compose, migrations, seed scripts) at most low,
+    info for a placeholder, medium for a verified provider token or private key."""
+    if context is FileContext.PRODUCTION:
+        return (Severity.LOW, None) if placeholder else (None, None)
+    where = f"in {context} (not deployed code)"
+    if placeholder:
+        return Severity.INFO, where
+    return (Severity.MEDIUM if rule_id in VERIFIED_RULES else Severity.LOW), where
+
+
+def judge(found: SecretScan, files: dict[str, RepoFile], context: Callable[[str], FileContext] = classify,
+          ) -> list[Finding]:
+    """Findings of the secret scan, judged by where each hit sits (auditor.repo_context); identifier shapes
+    (migration revision ids, lock-file hashes, UUIDs) are dropped and counted in ``found.dropped``."""
     findings: list[Finding] = []
     values = found.values()
     for hit in found.hits:
         rule_id = _TYPE_RULES.get(hit.type, "SEC013")
-        line = mask(_line(files, hit.rel, hit.line), [*values, hit.value]).strip()
+        raw_line = _line(files, hit.rel, hit.line)
+        if identifier_reason(hit, raw_line):
+            found.dropped += 1
+            continue
+        line = mask(raw_line, [*values, hit.value]).strip()
         if hit.value and hit.value in line:  # never: mask() replaced it; belt and braces
             line = ""
         if len(line) > LINE_LIMIT:
@@ -255,23 +321,26 @@ def judge(found: SecretScan, files: dict[str, RepoFile]) -> list[Finding]:
         # secret itself.
         digest = hit.hashed or hashlib.sha1(hit.value.encode("utf-8", errors="replace")).hexdigest()
         weak = weak_reason(hit)
+        severity, where = context_severity(rule_id, context(hit.rel), weak is not None)
+        reasons = "; ".join(r for r in (where, weak) if r)
         findings.append(make_finding(
             rule_id, f"{hit.type} in {hit.rel} line {hit.line} (found by detect-secrets; the value is masked)."
-                     + (f" Low severity: {weak}." if weak else ""),
+                     + (f" {severity.value.capitalize()} severity: {reasons}." if reasons and severity else ""),
             {"file": hit.rel, "line": hit.line}, evidence=evidence, title=f"{RULE_TITLES[rule_id]}: {hit.type}",
-            severity=Severity.LOW if weak else None, stable_location={"file": hit.rel}, key=f"{hit.type}:{digest}"))
-    for rel, keys in found.env_files:
-        sensitive = [k for k, has_value in keys if has_value and SENSITIVE_KEY.search(k)]
+            severity=severity, stable_location={"file": hit.rel}, key=f"{hit.type}:{digest}"))
+    for rel, keys, sensitive in found.env_files:
         filled = [k for k, has_value in keys if has_value]
         if not filled:
             continue  # only empty assignments: effectively a template
-        severity = Severity.HIGH if sensitive else Severity.LOW
+        production = context(rel) is FileContext.PRODUCTION
+        severity = Severity.HIGH if sensitive and production else Severity.LOW
         shown = ", ".join(f"{k}={MASK}" for k in filled[:20]) + (" …" if len(filled) > 20 else "")
         what = (f"{len(sensitive)} credential-like value{'s' if len(sensitive) != 1 else ''} "
                 f"({', '.join(sensitive[:10])})" if sensitive else "no credential-like key")
         findings.append(make_finding(
             "SEC012", f"{rel} is committed with {len(filled)} non-empty value{'s' if len(filled) != 1 else ''}, "
-                      f"{what}.", {"file": rel}, evidence=shown, severity=severity))
+                      f"{what}." + ("" if production else f" Low severity: a {context(rel)} environment file."),
+            {"file": rel}, evidence=shown, severity=severity))
     for rel in found.keystores:
         findings.append(make_finding("SEC011", f"{rel} is a binary key store (PKCS#12 / Java key store) committed "
                                                "to the repository.", {"file": rel},

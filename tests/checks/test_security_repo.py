@@ -86,9 +86,13 @@ def test_no_secret_appears_unmasked_and_nothing_outside_was_read(outcome):
     assert db.evidence == 'app/db.py:1: db_password = "********"'
 
 
-def test_bandit_tests_option_scans_test_code(fixture_repo, tmp_path):
-    outcome = run_repo(fixture_repo, tmp_path, SecurityConfig(bandit_tests=True, secrets=False))
-    assert ("SEC001", "tests/test_app.py", 2, "low", False) in keyed(outcome)  # B101 assert
+def test_bandit_tests_option_scans_test_code_and_judges_it_as_tests(fixture_repo, tmp_path):
+    without = run_repo(fixture_repo, tmp_path / "without", SecurityConfig(secrets=False))
+    outcome = run_repo(fixture_repo, tmp_path / "with", SecurityConfig(bandit_tests=True, secrets=False))
+    assert outcome.metrics["bandit_files"] == without.metrics["bandit_files"] + 1  # tests/test_app.py scanned
+    # ...and its `assert` (B101) is the test itself, not an insecure pattern: counted, not reported.
+    assert ("SEC001", "tests/test_app.py", 2, "low", False) not in keyed(outcome)
+    assert outcome.metrics["bandit_not_applicable"] == 1 and without.metrics["bandit_not_applicable"] == 0
 
 
 def test_repo_bandit_config_in_pyproject_is_honoured(tmp_path):

@@ -105,23 +105,27 @@ def test_service_log_is_rewritten_through_the_redactor(tmp_path):
     assert text.startswith(b"INFO issued ***\nINFO GET /login?password=*** 200\n") and text.endswith(b"\xff\n")
 
 
-def test_a_hex_revision_id_in_a_file_name_stays_intact(tmp_path):
-    """detect-secrets flags an Alembic revision id as a hex secret; the file name holding it is a name, not
-    the secret quoted, and stays as it is in every message."""
+def test_a_hex_revision_id_is_no_secret_and_stays_intact_in_every_message(tmp_path):
+    """A migration's revision id is an identifier (never a secret finding); a real secret in the same file is
+    found, masked where it stands, while the file name holding the hex id stays as it is."""
     revision = "f3a91c07be24d5a1"
+    password = "kR9vT2qLw8zP4mXe"  # pragma: allowlist secret — a fixture value for this test
     repo = tmp_path / "repo"
     versions = repo / "migrations" / "versions"
     versions.mkdir(parents=True)
     name = f"{revision}_add_users.py"
-    (versions / name).write_text(f'"""add users"""\nrevision = "{revision}"\ndown_revision = None\n\n\n'
+    (versions / name).write_text(f'"""add users\n\nRevision ID: {revision}\n"""\nrevision = "{revision}"\n'
+                                 f'down_revision = None\nDB_PASSWORD = "{password}"\n\n\n'
                                  "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n")
     out = tmp_path / "out"
     result = run_audit_cli("run", "--repo", str(repo), "--checks", "security", "--output-dir", str(out))
     assert result.returncode in (0, 1), result.stdout + result.stderr
-    findings = [f for c in json.loads((out / "report.json").read_text())["checks"] for f in c["findings"]]
-    mentioning = [f for f in findings if "migrations/versions/" in f["message"] + f["evidence"]]
-    assert mentioning, "no finding names the migration file"
-    for finding in mentioning:
-        text = finding["message"] + finding["evidence"]
-        assert f"migrations/versions/{name}" in text and "versions/*" not in text
-        assert f'revision = "{revision}"' not in finding["evidence"]  # the value itself is masked
+    (check,) = json.loads((out / "report.json").read_text())["checks"]
+    assert check["metrics"]["secret_identifiers_dropped"] >= 1
+    secrets = [f for f in check["findings"] if f["rule_id"].startswith("SEC01")]
+    assert [f["rule_id"] for f in secrets] == ["SEC010"]  # the password, not the revision id
+    finding = secrets[0]
+    assert finding["severity"] == "low" and "in migrations (not deployed code)" in finding["message"]
+    text = finding["message"] + finding["evidence"]
+    assert f"migrations/versions/{name}" in text and "versions/*" not in text
+    assert password not in (out / "report.json").read_text() and 'DB_PASSWORD = "********"' in finding["evidence"]
