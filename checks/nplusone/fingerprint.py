@@ -123,5 +123,14 @@ def first_keyword(sql: str) -> str:
     return match.group(1).upper() if match else ""
 
 
+# Connection-pool pings and driver probes (pool_pre_ping sends ";" or "SELECT 1"; SQLAlchemy and drivers ask
+# for the version, schema or backend pid once per connection): no data access, never a repeated query.
+_PING = re.compile(r"(?is)^\s*(?:;\s*)*$|^\s*select\s+cast\s*\(\s*'test (?:plain|unicode) returns'|"
+                   r"^\s*select\s+(?:1|true|null|version\s*\(\s*\)|pg_catalog\.version\s*\(\s*\)|"
+                   r"current_schema\s*\(\s*\)|pg_backend_pid\s*\(\s*\)|@@version\w*|database\s*\(\s*\))"
+                   r"(?:\s+as\s+\w+)?\s*;?\s*$")
+
+
 def is_bookkeeping(sql: str) -> bool:
-    return first_keyword(sql) in TRANSACTION_WORDS
+    """Transaction control, session settings, pings and driver probes: not data access."""
+    return first_keyword(sql) in TRANSACTION_WORDS or bool(_PING.match(sql))

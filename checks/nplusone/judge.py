@@ -43,19 +43,22 @@ def judge_endpoint(profile: EndpointProfile, config: NPlusOneConfig, framework: 
     stats = _stats_by_shape(request)
     group = repeating_group(statements, min_repeats=config.group_repeats)
     grouped = set(group.fingerprints) if group else set()
-    if group is not None:
+    reps = repeats(statements)
+    # One finding per defect, at its true count: a statement that crosses the threshold by itself is its
+    # own N+1 (15 runs of the tag query are 15, not "a group of 2 repeated 4 times"); the group is context.
+    n_plus_one = [rep for rep in reps if _is_n_plus_one(rep, stats.get(rep.fingerprint), config)]
+    for rep in n_plus_one:
+        findings.append(_n_plus_one(profile, rep, config, framework, stats.get(rep.fingerprint),
+                                    group if rep.fingerprint in grouped else None))
+    reported = {rep.fingerprint for rep in n_plus_one}
+    if group is not None and not grouped & reported:
         findings.append(_group_finding(profile, group, config, framework))
-    for rep in repeats(statements):
-        stat = stats.get(rep.fingerprint)
-        # A batching walk returns many rows per run; pg_stat_statements, where loaded, can say it did not.
-        if rep.batching and not (stat is not None and stat.calls and stat.rows <= stat.calls):
+        reported |= grouped
+    for rep in reps:
+        if rep.fingerprint in reported or (rep.batching and not _batching_refuted(stats.get(rep.fingerprint))):
             continue
         differing = rep.distinct if rep.distinct is not None else rep.count
-        if differing >= 2 and rep.count >= config.threshold:
-            if rep.fingerprint in grouped:
-                continue
-            findings.append(_n_plus_one(profile, rep, config, framework, stat))
-        elif differing >= 2 and rep.count >= config.info_threshold and not profile.single_object:
+        if differing >= 2 and rep.count >= config.info_threshold and not profile.single_object:
             findings.append(make_finding(
                 "NPQ002", f"{profile.endpoint} ran {short_sql(rep.example.sql)} {rep.count} times in one request "
                 f"({differing} different values{_time(rep.total_ms)}).", location,
@@ -69,8 +72,20 @@ def judge_endpoint(profile: EndpointProfile, config: NPlusOneConfig, framework: 
     return findings
 
 
+def _batching_refuted(stat: StatementStats | None) -> bool:
+    """A batching walk returns many rows per run; pg_stat_statements, where loaded, can say it did not."""
+    return stat is not None and bool(stat.calls) and stat.rows <= stat.calls
+
+
+def _is_n_plus_one(rep: Repeat, stat: StatementStats | None, config: NPlusOneConfig) -> bool:
+    if rep.batching and not _batching_refuted(stat):
+        return False
+    differing = rep.distinct if rep.distinct is not None else rep.count
+    return differing >= 2 and rep.count >= config.threshold
+
+
 def _n_plus_one(profile: EndpointProfile, rep: Repeat, config: NPlusOneConfig, framework: str | None,
-                stat: StatementStats | None = None) -> Finding:
+                stat: StatementStats | None = None, group: Group | None = None) -> Finding:
     request = profile.main
     proof = growth(rep.fingerprint, profile.small, request) if profile.small is not None else None
     severity = _severity(rep.total_ms, proof, config)
@@ -80,6 +95,9 @@ def _n_plus_one(profile: EndpointProfile, rep: Repeat, config: NPlusOneConfig, f
     if rep.duplicates:
         message += f"; {rep.duplicates} of them repeated earlier values"
     message += ")."
+    if group is not None:
+        message += (f" It runs inside a loop of {len(group.fingerprints)} statements repeated {group.repeats} times "
+                    f"in a row ({', '.join(short_sql(s.sql, 60) for s in group.examples)}).")
     if proof is not None:
         message += f" The count {proof.describe()}"
         message += " — confirmed N+1." if proof.verdict == "grows" else "."

@@ -126,9 +126,14 @@ def test_unterminated_literals_do_not_crash_or_swallow_silently():
 
 def test_bookkeeping_statements_are_recognised():
     for sql in ("BEGIN", "COMMIT", "ROLLBACK", "BEGIN (implicit)", "SET search_path = x", "SHOW x",
-                "/* c */ SAVEPOINT sp1", "pragma foreign_keys=ON"):
+                "/* c */ SAVEPOINT sp1", "pragma foreign_keys=ON",
+                # pool pings (pool_pre_ping) and driver probes
+                ";", "", "SELECT 1", "select 1;", "SELECT 1 AS ping", "select pg_catalog.version()",
+                "SELECT current_schema()", "SELECT @@version_comment",
+                "SELECT CAST('test plain returns' AS VARCHAR(60)) AS anon_1"):
         assert is_bookkeeping(sql), sql
-    for sql in ("SELECT 1", "  insert into t values (1)", "WITH x AS (SELECT 1) SELECT * FROM x"):
+    for sql in ("SELECT 1 FROM books WHERE id = ?", "  insert into t values (1)",
+                "WITH x AS (SELECT 1) SELECT * FROM x", "SELECT version FROM migrations"):
         assert not is_bookkeeping(sql), sql
     assert first_keyword("-- hi\n  select 1") == "SELECT"
 

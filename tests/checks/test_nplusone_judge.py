@@ -83,15 +83,27 @@ def test_same_values_twice_is_a_duplicate_not_an_n_plus_one():
     assert judge_endpoint(EndpointProfile("GET /books", slow), CONFIG, None)[0].severity == Severity.MEDIUM
 
 
-def test_a_repeating_group_is_one_mn_plus_one_finding():
-    sqls = [(PAGE, "(6, 0)")]
-    for i in range(1, 7):
+def test_a_repeating_group_below_the_threshold_is_one_mn_plus_one_finding():
+    sqls = [(PAGE, "(4, 0)")]
+    for i in range(1, 5):
         sqls += [(AUTHOR, f"({i},)"), (PUBLISHER, f"({i},)")]
-    findings = judge_endpoint(EndpointProfile("GET /books", _request(sqls, items=6)), CONFIG, None)
-    assert _rules(findings) == [("NPQ004", "medium")]
-    assert "group of 2 statements 6 times" in findings[0].message
+    findings = judge_endpoint(EndpointProfile("GET /books", _request(sqls, items=4)), CONFIG, None)
+    assert _rules(findings) == [("NPQ004", "medium")]   # neither statement reaches 5 runs by itself
+    assert "group of 2 statements 4 times" in findings[0].message
     group = repeating_group(_request(sqls).statements)
-    assert group is not None and group.repeats == 6 and group.start == 1
+    assert group is not None and group.repeats == 4 and group.start == 1
+
+
+def test_statements_of_a_group_that_cross_the_threshold_are_n_plus_ones_at_their_own_count():
+    """15 books whose tags and author are lazy-loaded: the tag query ran 15 times — that is the count
+    reported and gated, not "a group of 2 statements repeated" (the loop is context)."""
+    sqls = [(PAGE, "(15, 0)")]
+    for i in range(1, 16):
+        sqls += [(AUTHOR, f"({i},)"), (PUBLISHER, f"({i},)")]
+    findings = judge_endpoint(EndpointProfile("GET /books", _request(sqls, items=15)), CONFIG, None)
+    assert [f.rule_id for f in findings] == ["NPQ001", "NPQ001"]
+    assert all("ran 15 times" in f.message and "loop of 2 statements repeated 15 times" in f.message
+               for f in findings)
 
 
 def test_keyset_and_offset_batching_walks_are_not_n_plus_one():

@@ -53,9 +53,9 @@ def _judge(run: dict) -> list[Finding]:
     return [f for p in _profiles(run) for f in judge_endpoint(p, CONFIG, "django")]
 
 
-RUN_A = {"ms": 0.1, "rid": "req-1f3a-", "session": "65a1.1", "values": 1, "large": 20, "dupes": 2, "group": 7,
+RUN_A = {"ms": 0.1, "rid": "req-1f3a-", "session": "65a1.1", "values": 1, "large": 20, "dupes": 2, "group": 4,
          "cached_first": False, "thread": 140234, "tags": 4}
-RUN_B = {"ms": 7.3, "rid": "req-9c0d-", "session": "65b2.9", "values": 501, "large": 21, "dupes": 3, "group": 9,
+RUN_B = {"ms": 7.3, "rid": "req-9c0d-", "session": "65b2.9", "values": 501, "large": 21, "dupes": 3, "group": 4,
          "cached_first": True, "thread": 139001, "tags": 3}
 
 
