@@ -114,9 +114,21 @@ def judge(result: StResult, job: StJob, ops: list[Operation], by_design: frozens
     mask = Redactor(list(job.headers.values())).scrub
     findings: list[Finding] = []
     grouped: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
+    secured = {op.endpoint for op in ops if op.secured}
+    refusals: dict[str, set[int]] = defaultdict(set)   # secured endpoint -> undocumented 401/403 it answered
+    # One defect, one finding: a 5xx answer is a server error (OAS101); the same answers failing other
+    # checks (undocumented status, wrong content type or schema) are that error seen again.
+    server_errors = {f.endpoint for f in result.failures if rule_for_st_code(f.code) == "OAS101"}
+    also: dict[str, set[str]] = defaultdict(set)
     for failure in result.failures:
         rule_id = rule_for_st_code(failure.code)
         if failure.endpoint in by_design and (rule_id == "OAS401" or (rule_id == "OAS103" and failure.status == 401)):
+            continue
+        if rule_id != "OAS101" and failure.endpoint in server_errors and (failure.status or 0) >= 500:
+            also[failure.endpoint].add(f"{rule_id} ({failure.title})")
+            continue
+        if rule_id == "OAS103" and failure.status in AUTH_STATUSES and failure.endpoint in secured:
+            refusals[failure.endpoint].add(failure.status)   # one finding for all of them, below
             continue
         # codes we do not map share OAS199 but stay apart: each is its own problem
         grouped[(rule_id, failure.endpoint, failure.code if rule_id == "OAS199" else "")].append(failure)
@@ -129,10 +141,14 @@ def judge(result: StResult, job: StJob, ops: list[Operation], by_design: frozens
                    f"{detail + '; ' if detail else ''}{len(failures)} failing request"
                    f"{'s' if len(failures) != 1 else ''} ({', '.join(phases) or 'schemathesis'} phase"
                    f"{'s' if len(phases) != 1 else ''}).")
-        evidence = f"{first.curl}\n# {first.title}: {(first.message or '').strip()[:600]}".rstrip()
+        if rule_id == "OAS101" and also.get(endpoint):
+            message += f" The same answers also failed: {', '.join(sorted(also[endpoint]))} — one problem, reported here."
+        explanation = (first.message or "").strip()[:600]
+        evidence = f"{first.curl}\n# {first.title}" + (f": {explanation}" if explanation else "")
         findings.append(make_finding(rule_id, mask(message), {"endpoint": endpoint},
                                      evidence=mask(evidence), key=first.code if rule_id == "OAS199" else ""))
-    secured = {op.endpoint for op in ops if op.secured}
+    if refusals:
+        findings.append(_undocumented_refusals(refusals, job))
     for endpoint, statuses in sorted(result.statuses.items()):
         refused = sum(n for status, n in statuses.items() if status in AUTH_STATUSES)
         succeeded = any(200 <= status < 300 for status in statuses)
@@ -154,6 +170,26 @@ def judge(result: StResult, job: StJob, ops: list[Operation], by_design: frozens
                                      f"(after {result.requests} requests).", {"url": job.base_url},
                                      stable_location={"conformance": "run"}))
     return findings
+
+
+MAX_LISTED = 10
+
+
+def _undocumented_refusals(refusals: dict[str, set[int]], job: StJob) -> Finding:
+    """Secured operations refusing a caller with a 401/403 their documentation does not list: one finding
+    listing them (NetBox: 129 operations answering 403 without credentials), not one per operation — it is
+    one gap, usually fixed once in a shared response component."""
+    statuses = "/".join(str(s) for s in sorted(set().union(*refusals.values())))
+    listed = sorted(refusals)
+    shown = ", ".join(listed[:MAX_LISTED]) + (f" and {len(listed) - MAX_LISTED} more" if len(listed) > MAX_LISTED
+                                              else "")
+    who = "with the credentials given" if job.headers else "without credentials"
+    return make_finding(
+        "OAS103", f"{len(listed)} secured operation{'s' if len(listed) != 1 else ''} answered {statuses} "
+                  f"{who}, a status {'their' if len(listed) != 1 else 'its'} documentation does not list: {shown}. "
+                  "Document the refusal once (a shared response component) on every secured operation.",
+        {"url": job.base_url}, key="auth-status",
+        stable_location={"conformance": "undocumented authentication errors"})
 
 
 def summary_metrics(plan_: Plan, result: StResult | None) -> dict[str, Any]:

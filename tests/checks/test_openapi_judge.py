@@ -33,12 +33,30 @@ OPS = operations(minimal_spec())
 
 
 def test_failures_of_one_code_at_one_endpoint_are_one_finding_with_a_count():
-    result = StResult(failures=[_failure("ST101"), _failure("ST101"), _failure("ST103")], complete=True)
+    result = StResult(failures=[_failure("ST101"), _failure("ST101")], complete=True)
     findings = conformance.judge(result, _job(), OPS)
-    assert sorted(f.rule_id for f in findings) == ["OAS101", "OAS103"]
-    server_error = next(f for f in findings if f.rule_id == "OAS101")
+    assert [f.rule_id for f in findings] == ["OAS101"]
+    server_error = findings[0]
     assert "2 failing requests" in server_error.message and server_error.severity is Severity.HIGH
     assert server_error.evidence.startswith("curl -X GET")
+
+
+def test_a_5xx_failing_other_checks_too_is_one_server_error_finding():
+    """One 500 answer: a server error (ST101) and, being undocumented, ST103 — one defect, one finding."""
+    result = StResult(failures=[_failure("ST101"), _failure("ST103")], complete=True)
+    findings = conformance.judge(result, _job(), OPS)
+    assert [f.rule_id for f in findings] == ["OAS101"]
+    assert "also failed: OAS103" in findings[0].message
+    # ...but an undocumented 404 at the same endpoint is its own problem
+    other = StFailure(endpoint="GET /items", code="ST103", title="Undocumented status", message="404", curl="curl",
+                      check="status_code_conformance", phase="coverage", status=404)
+    result = StResult(failures=[_failure("ST101"), other], complete=True)
+    assert sorted(f.rule_id for f in conformance.judge(result, _job(), OPS)) == ["OAS101", "OAS103"]
+
+
+def test_evidence_has_no_empty_explanation_line():
+    findings = conformance.judge(StResult(failures=[_failure("ST101", message="")], complete=True), _job(), OPS)
+    assert findings[0].evidence.splitlines()[-1] == "# Server error"
 
 
 def test_unknown_codes_keep_their_code_and_stay_apart():
