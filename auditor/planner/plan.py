@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from auditor.http import HttpClient
-from auditor.operations import Operation, Parameter, base_path, operations, sample_value
+from auditor.operations import Operation, Parameter, base_path, operations
 from auditor.planner import model
 from auditor.planner.fetch import Answer, Fetcher, OutOfTime
 from auditor.planner.index import ValueIndex
@@ -93,14 +93,17 @@ class _Planner:
         # The planned request of each list planned so far, by its path: a parent list is read from the
         # answer its own preflight got (at the largest page size) instead of being fetched again.
         self._lists: dict[str, tuple[str, dict[str, str]]] = {}
-        self._parents: dict[str, Answer] = {}     # how each parent list answered (to explain a missing value)
+        self._parents: dict[str, Answer] = {}     # how each list answered (to explain a missing value)
 
     def _harvest(self, path: str, body: Any, headers: dict[str, str]) -> None:
         self.index.add(f"GET {path}", body, headers)
 
     # -- one operation -------------------------------------------------------------------------------
     def plan(self, op: Operation, credentials: bool) -> PlannedRequest | Exclusion:
-        query, headers, sources, page = self._query(op)
+        filled = self._query(op)
+        if isinstance(filled, Exclusion):
+            return filled
+        query, headers, sources, page = filled
         params: dict[str, Any] = {name: value for name, value in query.items()}
         params.update(headers)
         concrete = op.path
@@ -131,8 +134,10 @@ class _Planner:
             answer, _ = self.fetcher.preflight(url, headers)
         planned = PlannedRequest(op, url, params, headers, sources, page, answer, representative=representative,
                                  prefix=self.prefix)
+        # Keyed without a trailing slash: /api/dcim/sites/{id}/ (Django) has /api/dcim/sites/ as its parent.
+        self._parents.setdefault(concrete.rstrip("/"), answer)
         if answer.ok:
-            self._lists.setdefault(concrete, (url, headers))
+            self._lists.setdefault(concrete.rstrip("/"), (url, headers))
         if op.secured:
             planned.anonymous, planned.auth_mode = self._auth_mode(url, headers, answer, credentials)
         return planned
@@ -149,9 +154,11 @@ class _Planner:
     def _url(self, concrete: str, query: dict[str, Any]) -> str:
         return self.prefix + concrete + (f"?{urlencode(query, doseq=True)}" if query else "")
 
-    def _query(self, op: Operation) -> tuple[dict[str, Any], dict[str, str], dict[str, str], tuple[str, int] | None]:
-        """Required query and header parameters (live by name, else documented, else a value valid for
-        the schema, which the preflight confirms), and the page size at its documented maximum."""
+    def _query(self, op: Operation
+               ) -> tuple[dict[str, Any], dict[str, str], dict[str, str], tuple[str, int] | None] | Exclusion:
+        """Required query and header parameters (live by name, else documented, else a boolean; anything
+        else is no better than a placeholder — NetBox's ?peer_device=peerdevice — and excludes the
+        operation), and the page size at its documented maximum."""
         query: dict[str, Any] = {}
         headers: dict[str, str] = {}
         sources: dict[str, str] = {}
@@ -161,8 +168,11 @@ class _Planner:
             live = [c for c in self.index.by_name(param.name) if compatible(c.value, param.schema)] \
                 if param.location == "query" else []
             found = live[0] if live else documented(param)
+            if found is None and _only_boolean(param.schema):
+                found = Candidate(False, "generated from the schema (a boolean)", live=False)
             if found is None:
-                found = Candidate(sample_value(param.schema, param.name), "generated from the schema", live=False)
+                where = "?" if param.location == "query" else "header "
+                return Exclusion(op.endpoint, f"no live value for {where}{param.name}", "no-live-value")
             sources[param.name] = found.source
             if param.location == "query":
                 query[param.name] = _query_value(found.value)
@@ -184,8 +194,11 @@ class _Planner:
         found: list[Candidate] = []
         parent = head.rstrip("/")
         child = _child_segment(op.path, param.name)
-        if parent and "{" not in parent:
-            url, headers = self._lists.get(parent, (self.prefix + parent, {}))
+        known = self._parents.get(parent)
+        if parent and "{" not in parent and (known is None or known.ok):
+            # The parent list as planned (its preflight answer is cached), else asked once, written the way
+            # the document writes its paths (with or without the trailing slash).
+            url, headers = self._lists.get(parent, (self.prefix + parent + ("/" if op.path.endswith("/") else ""), {}))
             got = self.fetcher.discover(url, headers)
             if got is not None:
                 self._parents[parent] = got[0]
@@ -221,7 +234,7 @@ class _Planner:
             items = got[0].items if got[0].ok else None
             if items is not None and (best is None or items > best[0]):
                 best = (items, candidate)
-        if best is None:
+        if best is None or best[0] == 0:
             return live[0], ""
         return best[1], f"most children among {tried} parents tried: {best[0]} item{'s' if best[0] != 1 else ''}"
 
@@ -242,6 +255,10 @@ class _Planner:
         # a random order)? A second anonymous answer tells.
         again, _ = self.fetcher.preflight(url, headers, auth=False, fresh=True)
         return anonymous, model.OPTIONAL if again.digest == anonymous.digest else model.UNKNOWN
+
+
+def _only_boolean(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("type") in ("boolean", ["boolean"], ["boolean", "null"])
 
 
 def _from_items(items: list[dict[str, Any]], name: str, source: str, child: str | None) -> list[Candidate]:

@@ -69,3 +69,21 @@ def test_conformance_drops_ignored_auth_and_undocumented_401_only_where_by_desig
     kept = judge(result, _job(), ops, frozenset({"GET /items", "HEAD /items"}))
     assert Counter(f.rule_id for f in kept) == {"OAS103": 1, "OAS401": 1}
     assert {f.location["endpoint"] for f in kept if f.rule_id == "OAS401"} == {"GET /items/{item_id}"}
+
+
+def test_undocumented_refusals_of_secured_operations_are_one_finding() -> None:
+    """A secured operation answering 403 where only 401 is documented is one documentation gap, however
+    many operations share it (NetBox: 129): one OAS103 listing them; a public one keeps its own."""
+    def failure(endpoint: str, status: int) -> StFailure:
+        return StFailure(endpoint, "ST103", "Undocumented status code", f"Received: {status}", "curl", "c",
+                         "coverage", status)
+
+    result = StResult(failures=[failure("GET /items/{item_id}", 403), failure("GET /items/{item_id}", 403),
+                                failure("GET /items", 403)], complete=True)
+    found = judge(result, _job(), operations(minimal_spec()))
+    grouped = [f for f in found if f.rule_id == "OAS103" and "endpoint" not in f.location]
+    assert len(grouped) == 1 and grouped[0].message.startswith(
+        "1 secured operation answered 403 without credentials, a status its documentation does not list: "
+        "GET /items/{item_id}.")
+    assert [f.location for f in found if f.rule_id == "OAS103" and "endpoint" in f.location] == [
+        {"endpoint": "GET /items"}]

@@ -52,6 +52,8 @@ def test_values_come_from_parent_lists_nested_fields_links_and_name_variants() -
         "/widgets/{widget_key}": {},
         "/tags/{tag}": {"parameters": [_param("tag", example="sci fi")]},
         "/orphans/{orphan_id}": {},
+        "/search": {"parameters": [_param("q", where="query", required=True)]},
+        "/flags": {"parameters": [_param("on", {"type": "boolean"}, where="query", required=True)]},
     })
     routes = {
         "/api/authors": _json({"items": [{"authorId": 17}]}),
@@ -75,11 +77,13 @@ def test_values_come_from_parent_lists_nested_fields_links_and_name_variants() -
     assert got["GET /widgets/{widget_key}"].url_path == "/api/widgets/w-42"  # never the off-host link
     assert got["GET /tags/{tag}"].url_path == "/api/tags/sci%20fi"          # no live value: the example, quoted
     assert got["GET /tags/{tag}"].sources["tag"] == "example"
-    assert plan.unresolved == [Exclusion("GET /orphans/{orphan_id}", "no live value for {orphan_id}", "no-live-value")]
+    assert got["GET /flags"].url_path == "/api/flags?on=false"
+    assert plan.unresolved == [Exclusion("GET /search", "no live value for ?q", "no-live-value"),
+                               Exclusion("GET /orphans/{orphan_id}", "no live value for {orphan_id}", "no-live-value")]
     requested = [path for _, path, _ in stub.requests]
     assert requested.count("/api/authors") == 1                 # one answer: its preflight and its ids
     assert all(method == "GET" for method, _, _ in stub.requests)
-    assert not [p for p in requested if p.endswith(("/orphanid", "/username", "/ownerid"))]
+    assert not [p for p in requested if p.endswith(("/orphanid", "/username", "/ownerid")) or "/search" in p]
 
 
 def test_a_sub_collection_is_planned_on_the_parent_with_the_most_children_and_lists_at_their_largest_page() -> None:
