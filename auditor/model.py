@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-SCHEMA_VERSION = "1.1"
-READABLE_SCHEMA_VERSIONS = ("1.0", "1.1")  # 1.1 only added fields: a 1.0 report reads as is
+SCHEMA_VERSION = "1.2"
+# 1.1 and 1.2 only added optional fields: an older report reads as is.
+READABLE_SCHEMA_VERSIONS = ("1.0", "1.1", "1.2")
 
 
 def location_text(location: dict[str, Any] | None) -> str:
@@ -118,6 +119,11 @@ class Finding:
     # ``suppression`` — the .audit-ignore.toml entry that suppressed it: {"reason", "expires", "entry"}.
     known: bool = False
     suppression: dict[str, Any] | None = None
+    # The defect this finding is about, when another check can see the same one ("committed-env:.env"):
+    # the core's de-duplication (auditor/dedupe.py) keeps one finding per defect and lists the others in
+    # ``also_seen_by`` ({"check", "rule_id", "fingerprint"}). ``defect`` is not written to report.json.
+    defect: str = ""
+    also_seen_by: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.severity = Severity(self.severity)
@@ -137,6 +143,7 @@ class Finding:
             "suppressed": self.suppressed,
             "known": self.known,
             "suppression": self.suppression,
+            **({"also_seen_by": self.also_seen_by} if self.also_seen_by else {}),
         }
 
     @classmethod
@@ -145,7 +152,7 @@ class Finding:
 
 
 _FINDING_KEYS = ("rule_id", "severity", "title", "message", "location", "evidence", "remediation",
-                 "fingerprint", "suppressed", "known", "suppression")
+                 "fingerprint", "suppressed", "known", "suppression", "also_seen_by")
 
 
 # Location keys that move when unrelated code is edited above them: never part of a fingerprint.

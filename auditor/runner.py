@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditor import __version__
+from auditor import __version__, dedupe
 from auditor.artifacts import Artifacts
 from auditor.config import ConfigError, Settings, validate_check_section
-from auditor.gate import check_status, exit_code, verdict
+from auditor.gate import check_status, exit_code, regate, verdict
 from auditor.http import HttpClient, RequestFailed, UnsafeRequest
 from auditor.interface import AuditContext, Check, CheckConfig, CheckError, CheckSkipped, Safety, Target
 from auditor.model import CheckResult, Outcome, Report, Status, disambiguate
@@ -140,6 +140,8 @@ def run_audit(settings: Settings, registry: dict[str, type[Check]], ui: ConsoleU
                     ui.error(f"{service.log_path} could not be redacted: {exc.strerror or exc}")
             if traces is not None:
                 traces.receiver.stop()
+    if dedupe.merge(results):  # one finding per defect across checks; re-gate the checks that lost one
+        regate(results, settings.fail_on, levels=settings.policy.levels, fail_on_by_check=settings.policy.fail_on)
     outcome = verdict(results)
     report = Report(
         tool={"name": "backend-auditor", "version": __version__},

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.model import Finding, Severity
-from auditor.repofiles import env_keys
+from auditor.repofiles import committed_env_defect, env_keys
 from checks.deployment.repo_files import RepoFiles, matches_any, read_text, up_to_git_root
 from checks.deployment.rules import make_finding
 from checks.deployment.secrets import is_secret_name
@@ -115,9 +115,11 @@ def judge_env_files(files: RepoFiles) -> tuple[list[Finding], str]:
         where = "is committed" if tracked else "is in the repository (not a git checkout: cannot tell if committed)"
         sets = f"; it sets {', '.join(secret_keys[:5])}" if secret_keys else ""
         message = f"{rel} {where} with {len(keys)} value{'s' if len(keys) != 1 else ''}{sets}."
-        findings.append(make_finding("DPL020", message, {"file": rel, "line": 1},
-                                     evidence=", ".join(f"{k}=***" for k in keys[:8]),
-                                     severity=Severity.HIGH if secret_keys else Severity.MEDIUM))
+        finding = make_finding("DPL020", message, {"file": rel, "line": 1},
+                               evidence=", ".join(f"{k}=***" for k in keys[:8]),
+                               severity=Severity.HIGH if secret_keys else Severity.MEDIUM)
+        finding.defect = committed_env_defect(path)  # the security check's SEC012 names the same file
+        findings.append(finding)
     detail = f"committed: {', '.join(committed)}" if committed else "no committed .env"
     if templates:
         detail += f"; without values (a template, not reported): {', '.join(templates)}"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from auditor.model import Finding, Severity
 from auditor.repo_context import FileContext, classify
-from auditor.repofiles import ENV_LINE, env_keys, is_env_file
+from auditor.repofiles import ENV_LINE, committed_env_defect, env_keys, is_env_file
 
 from checks.security.repo_files import RepoFile
 from checks.security.rules import make_finding
@@ -185,11 +185,20 @@ def full_tokens(secret_type: str, value: str, line: str) -> list[str]:
 
 
 def _one_per_line(hits: list[Hit]) -> list[Hit]:
-    """One problem, one finding: a high-entropy hit on a line that a specific detector (GitHub token,
-    AWS key, keyword...) already explains is the same secret seen twice."""
-    specific = {(h.rel, h.line) for h in hits if _TYPE_RULES.get(h.type) != "SEC014"}
-    kept = [h for h in hits if _TYPE_RULES.get(h.type) != "SEC014" or (h.rel, h.line) not in specific]
-    return sorted(kept, key=lambda h: (h.rel, h.line, h.type))
+    """One problem, one finding: on a line a specific detector explains (a provider token, a private key),
+    a keyword or high-entropy hit is the same secret seen again; on a line a keyword detector explains, a
+    high-entropy hit is."""
+    rules: dict[tuple[str, int], set[str]] = {}
+    for h in hits:
+        rules.setdefault((h.rel, h.line), set()).add(_TYPE_RULES.get(h.type, "SEC013"))
+
+    def redundant(h: Hit) -> bool:
+        rule, on_line = _TYPE_RULES.get(h.type, "SEC013"), rules[(h.rel, h.line)]
+        if rule == "SEC014":
+            return bool(on_line - {"SEC014"})
+        return rule == "SEC010" and bool(on_line & {"SEC011", "SEC013"})
+
+    return sorted((h for h in hits if not redundant(h)), key=lambda h: (h.rel, h.line, h.type))
 
 
 # A path or file name around a match ("versions/ae1027a6acf1_add.py", "keys/ab12.pem"): the value is part of
@@ -337,10 +346,13 @@ def judge(found: SecretScan, files: dict[str, RepoFile], context: Callable[[str]
         shown = ", ".join(f"{k}={MASK}" for k in filled[:20]) + (" …" if len(filled) > 20 else "")
         what = (f"{len(sensitive)} credential-like value{'s' if len(sensitive) != 1 else ''} "
                 f"({', '.join(sensitive[:10])})" if sensitive else "no credential-like key")
-        findings.append(make_finding(
+        finding = make_finding(
             "SEC012", f"{rel} is committed with {len(filled)} non-empty value{'s' if len(filled) != 1 else ''}, "
                       f"{what}." + ("" if production else f" Low severity: a {context(rel)} environment file."),
-            {"file": rel}, evidence=shown, severity=severity))
+            {"file": rel}, evidence=shown, severity=severity)
+        if rel in files:
+            finding.defect = committed_env_defect(files[rel].path)  # the deployment check's DPL020 too
+        findings.append(finding)
     for rel in found.keystores:
         findings.append(make_finding("SEC011", f"{rel} is a binary key store (PKCS#12 / Java key store) committed "
                                                "to the repository.", {"file": rel},

@@ -143,4 +143,4 @@ def test_a_schema_1_0_report_is_read_and_renders_in_every_format(tmp_path):
     assert {"html", "json", "md", "junit", "sarif"} <= set(outputs)
     assert '<aside class="gate' not in outputs["html"] and "badge known" not in outputs["html"]
     assert "Baseline" not in outputs["md"] and "baselineState" not in outputs["sarif"]
-    assert _json.loads(outputs["json"])["schema_version"] == "1.1"  # re-written as 1.1, with the defaults
+    assert _json.loads(outputs["json"])["schema_version"] == "1.2"  # re-written as the current version, with the defaults
