@@ -26,10 +26,18 @@ ENV_READERS = re.compile(
 RUNBOOK_NAMES = re.compile(r"^(?:runbook|runbooks|operations|ops|playbook|oncall|on-call|deployment|deploy|"
                            r"operating|sre)(?:[-_.][\w.-]*)?\.(?:md|rst|txt|adoc)$", re.IGNORECASE)
 RUNBOOK_DIRS = frozenset({"runbooks", "runbook", "ops", "operations", "playbooks"})
-CI_FILES = (".gitlab-ci.yml", ".travis.yml", "Jenkinsfile", "azure-pipelines.yml", "bitbucket-pipelines.yml",
-            ".drone.yml", ".woodpecker.yml", "appveyor.yml", "cloudbuild.yaml", "cloudbuild.yml", "buildspec.yml",
-            "codefresh.yml", ".circleci/config.yml", ".buildkite/pipeline.yml", ".semaphore/semaphore.yml")
-CI_DIRS = (".github/workflows", ".woodpecker", ".tekton", ".ci", ".buildkite")
+# The CI systems recognised (docs/checks/deployment.md has the table): GitHub Actions, GitLab CI,
+# Gitea/Forgejo Actions, Woodpecker, Drone, CircleCI, Jenkins, Azure Pipelines, Bitbucket Pipelines,
+# Buildkite, Travis CI, and a few more.
+CI_FILES = (".gitlab-ci.yml", ".gitlab-ci.yaml", ".travis.yml", "Jenkinsfile", "azure-pipelines.yml",
+            "azure-pipelines.yaml", "bitbucket-pipelines.yml", ".drone.yml", ".drone.yaml", ".woodpecker.yml",
+            ".woodpecker.yaml", "appveyor.yml", "cloudbuild.yaml", "cloudbuild.yml", "buildspec.yml", "codefresh.yml",
+            ".circleci/config.yml", ".circleci/config.yaml", ".buildkite/pipeline.yml", ".buildkite/pipeline.yaml",
+            ".semaphore/semaphore.yml")
+CI_DIRS = (".github/workflows", ".gitea/workflows", ".forgejo/workflows", ".woodpecker", ".tekton", ".ci",
+           ".buildkite", ".azure-pipelines", ".jenkins")
+# Workflow directories whose entries are YAML workflow files (anything else there is not a pipeline).
+_WORKFLOW_DIRS = frozenset({".github/workflows", ".gitea/workflows", ".forgejo/workflows"})
 
 
 @dataclass
@@ -200,7 +208,7 @@ def find_ci(files: RepoFiles) -> list[str]:
             folder = directory / name
             if folder.is_dir():
                 entries = sorted(p for p in folder.iterdir() if files.readable(p))
-                if name == ".github/workflows":
+                if name in _WORKFLOW_DIRS:
                     entries = [p for p in entries if p.suffix in (".yml", ".yaml")]
                 found.extend(files.rel(p) for p in entries[:3])
     return found

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from auditor.model import Severity
 from checks.deployment.checklist import ITEMS
 from tests.checks.deployment_helpers import by_rule, copy_repo, git_commit_all, items, rule_ids, run_check
@@ -192,3 +194,17 @@ def test_runbook_is_the_best_operations_doc_and_a_readme_section_counts(tmp_path
     plain = copy_repo("bad", tmp_path / "plain")
     (plain / "README.md").write_text("# Shop\n\nNothing about running it.\n")
     assert by_rule(run_check(plain, tmp_path), "DPL040")[0].severity == Severity.HIGH
+
+
+@pytest.mark.parametrize("ci_file", [
+    ".github/workflows/ci.yml", ".gitlab-ci.yml", ".gitea/workflows/build.yaml", ".forgejo/workflows/test.yml",
+    ".woodpecker.yml", ".woodpecker/test.yml", ".drone.yml", ".circleci/config.yml", "Jenkinsfile",
+    "azure-pipelines.yml", "bitbucket-pipelines.yml", ".buildkite/pipeline.yml", ".travis.yml"])
+def test_every_major_ci_system_is_recognised(tmp_path, ci_file):
+    repo = tmp_path / "repo"
+    (repo / ci_file).parent.mkdir(parents=True, exist_ok=True)
+    (repo / ci_file).write_text("steps: []\n")
+    (repo / "app.py").write_text("print('hi')\n")
+    outcome = run_check(repo, tmp_path)
+    assert "DPL041" not in {f.rule_id for f in outcome.findings}
+    assert ci_file in outcome.metrics["ci_files"]
