@@ -14,7 +14,7 @@ from auditor.operations import operations
 from checks.openapi import authmodes, boundaries, completeness, conformance, inventory, st_adapter
 from checks.openapi.config import OpenApiConfig
 from checks.openapi.rules import COMPLETENESS_RULES, make_finding
-from checks.openapi.spec import SpecInfo, acquire
+from checks.openapi.spec import SpecInfo, acquire, line_of
 
 
 class OpenApiCheck:
@@ -38,9 +38,14 @@ class OpenApiCheck:
         doc_location, doc_stable = _document_location(spec, ctx.target.repo)
 
         if spec.validation_errors:
+            first = spec.validation_errors[0]
+            where = dict(doc_location)
+            line = line_of(spec.source, first) if "file" in doc_location else None
+            if line is not None:
+                where["line"] = line   # the fingerprint keeps doc_stable: lines move
             findings.append(make_finding(
-                "OAS001", f"openapi-spec-validator rejects the document ({spec.version}): {spec.validation_errors[0]}",
-                doc_location, evidence="\n".join(spec.validation_errors), stable_location=doc_stable))
+                "OAS001", f"openapi-spec-validator rejects the document ({spec.version}): {first}",
+                where, evidence="\n".join(spec.validation_errors), stable_location=doc_stable))
         if not ops:
             findings.append(make_finding("OAS002", "The document has no operations under paths.", doc_location,
                                          stable_location=doc_stable))

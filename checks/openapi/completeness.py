@@ -270,9 +270,13 @@ def _content_schemas(op: Operation) -> RuleResult:
         if not isinstance(content, dict) or not content:
             missing.append(f"{status} has no content")
             continue
-        bare = [media for media, body in content.items() if not (isinstance(body, dict) and body.get("schema"))]
+        bare = [media for media, body in content.items() if not (isinstance(body, dict) and "schema" in body)]
+        empty = [media for media, body in content.items()
+                 if isinstance(body, dict) and "schema" in body and not body["schema"]]
         if bare:
             missing.append(f"{status} {', '.join(bare)} has no schema")
+        if empty:
+            missing.append(f"{status} {', '.join(empty)} has an empty schema ({{}}: any value, it describes nothing)")
     return RuleResult("OAS029", not missing, "; ".join(missing))
 
 

@@ -4,7 +4,7 @@ results into findings (pure: testable from a saved StResult)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from auditor.http import HttpClient
@@ -17,7 +17,7 @@ from auditor.redact import Redactor
 
 from checks.openapi.config import KNOWN_ST_CHECKS, WRITE_ST_CHECKS, OpenApiConfig
 from checks.openapi.rules import make_finding, rule_for_st_code
-from checks.openapi.st_adapter import SAFE_METHODS, UNSAFE_METHODS, StJob, StResult
+from checks.openapi.st_adapter import SAFE_METHODS, UNSAFE_METHODS, StFailure, StJob, StResult
 
 AUTH_STATUSES = frozenset({401, 403})
 
@@ -104,6 +104,14 @@ def _param_key(document: dict[str, Any], param: Any) -> tuple[str, str] | None:
     return None
 
 
+def _crash_is_a_server_error(failure: StFailure) -> StFailure:
+    """"Ignored auth" (ST401) that answered 5xx did not accept the credential: it crashed on it. Said as
+    the server error it is, never as "accepts anonymous or invalid credentials"."""
+    if rule_for_st_code(failure.code) == "OAS401" and (failure.status or 0) >= 500:
+        return replace(failure, code="ST101", title="Server error on a request without valid credentials")
+    return failure
+
+
 def judge(result: StResult, job: StJob, ops: list[Operation], by_design: frozenset[str] = frozenset()
           ) -> list[Finding]:
     """Findings from the run. ``by_design``: secured operations that answer anonymous callers on purpose
@@ -118,9 +126,10 @@ def judge(result: StResult, job: StJob, ops: list[Operation], by_design: frozens
     refusals: dict[str, set[int]] = defaultdict(set)   # secured endpoint -> undocumented 401/403 it answered
     # One defect, one finding: a 5xx answer is a server error (OAS101); the same answers failing other
     # checks (undocumented status, wrong content type or schema) are that error seen again.
-    server_errors = {f.endpoint for f in result.failures if rule_for_st_code(f.code) == "OAS101"}
+    failures = [_crash_is_a_server_error(f) for f in result.failures]
+    server_errors = {f.endpoint for f in failures if rule_for_st_code(f.code) == "OAS101"}
     also: dict[str, set[str]] = defaultdict(set)
-    for failure in result.failures:
+    for failure in failures:
         rule_id = rule_for_st_code(failure.code)
         if failure.endpoint in by_design and (rule_id == "OAS401" or (rule_id == "OAS103" and failure.status == 401)):
             continue

@@ -137,10 +137,46 @@ def _one_line(error: BaseException) -> str:
     if type(error).__name__ == "PointerToNowhere":
         first = f"unresolved $ref: {first}"
     if path:
-        location = "/".join(str(p) for p in path)
-        if location and location not in first:
-            first = f"{first} (at {location})"
+        pointer = json_pointer(path)
+        if pointer not in first:
+            first = f"{first} (at {pointer})"
     return first[:300] + ("…" if len(first) > 300 else "")
+
+
+def json_pointer(parts: Any) -> str:
+    """RFC 6901, as a URI fragment: ["paths", "/x", "get"] -> "#/paths/~1x/get" (a "/" in a key is ~1)."""
+    return "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+_POINTER_IN_MESSAGE = re.compile(r"\(at (#/[^)\s]*)\)")
+
+
+def line_of(source: str, message: str) -> int | None:
+    """The 1-based line, in the document file ``source``, of the node a validation message points at
+    (its "(at #/...)" pointer); None when there is none or the file cannot be read."""
+    match = _POINTER_IN_MESSAGE.search(message)
+    if not match:
+        return None
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in match.group(1)[2:].split("/") if p != ""]
+    try:
+        import yaml
+
+        node = yaml.compose(Path(source).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)  # JSON is YAML
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = node.start_mark.line if node is not None else None
+    for part in parts:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line, found[1]
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line
+        else:
+            break
+    return None if line is None else line + 1
 
 
 def validate_in_child(document: dict[str, Any], seconds: float, should_stop: Callable[[], bool]) -> list[str] | None:

@@ -138,3 +138,12 @@ def test_oauth2_reads_as_bearer_for_schemathesis_only():
     converted = bearer_schemes(document)
     assert converted["components"]["securitySchemes"]["bearer"]["type"] == "http"
     assert document["components"]["securitySchemes"]["bearer"]["type"] == "oauth2"  # the original is untouched
+
+
+def test_ignored_auth_that_answered_5xx_is_a_server_error_not_an_auth_bypass():
+    crashed = StFailure(endpoint="GET /items", code="ST401", title="API accepts requests without authentication",
+                        message="", curl="curl -H 'Authorization: Bearer x' http://h/items", check="ignored_auth",
+                        phase="coverage", status=500)
+    (finding,) = conformance.judge(StResult(failures=[crashed], complete=True), _job(), OPS)
+    assert finding.rule_id == "OAS101" and "without valid credentials" in finding.message
+    assert "accepts" not in finding.message

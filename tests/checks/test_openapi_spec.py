@@ -66,7 +66,9 @@ def test_invalid_document_is_a_finding_and_the_rest_is_still_judged(tmp_path):
     outcome = run_check(None, tmp_path, spec=str(write_spec(tmp_path, document)))
     invalid = [f for f in outcome.findings if f.rule_id == "OAS001"]
     assert len(invalid) == 1 and "title" in invalid[0].message
-    assert invalid[0].severity == "high" and invalid[0].location == {"file": str(tmp_path / "openapi.json")}
+    # the JSON pointer of the node and, for a file, its line (this document is written on one line)
+    assert "(at #/info)" in invalid[0].message
+    assert invalid[0].severity == "high" and invalid[0].location == {"file": str(tmp_path / "openapi.json"), "line": 1}
     assert outcome.metrics["spec"]["valid"] is False and outcome.metrics["operations"] == 2
     assert outcome.metrics["completeness_percent"] == 100.0  # the rest of the document is complete
     assert "document INVALID" in outcome.summary
@@ -248,3 +250,17 @@ def test_deeply_nested_document_is_refused(tmp_path):
     document["components"]["schemas"]["Deep"] = nested
     with pytest.raises(CheckError, match="nests deeper"):
         run_check(None, tmp_path, spec=str(write_spec(tmp_path, document)))
+
+
+def test_an_invalid_node_is_named_by_json_pointer_and_line(tmp_path):
+    document = minimal_spec()
+    document["paths"]["/items"]["get"]["parameters"] = {}   # must be an array
+    spec = tmp_path / "openapi.yaml"
+    import yaml
+
+    spec.write_text(yaml.safe_dump(document, sort_keys=False))
+    outcome = run_check(None, tmp_path, spec=str(spec))
+    (invalid,) = [f for f in outcome.findings if f.rule_id == "OAS001"]
+    assert "(at #/paths/~1items/get/parameters)" in invalid.message
+    line = invalid.location["line"]
+    assert spec.read_text().splitlines()[line - 1].strip() == "parameters: {}"
