@@ -117,6 +117,9 @@ class ServiceProcess:
             "port": self.port,
             "log": str(self.log_path),
             "startup_s": round(self.started_s, 3),
+            # exited on SIGTERM within the grace period; "graceful_shutdown" also needs every request in
+            # flight answered, when a check measured that (record_in_flight: the deployment check)
+            "exited_on_sigterm": graceful,
             "graceful_shutdown": graceful,
             "shutdown_s": round(time.monotonic() - began, 3),
             "exit_code": self._proc.returncode,
@@ -124,6 +127,16 @@ class ServiceProcess:
         self._proc = None
         self._outcome = outcome
         return outcome
+
+    def record_in_flight(self, in_flight: int, dropped: int) -> None:
+        """What a check measured of the requests in flight at SIGTERM: the shutdown is graceful only when the
+        process exited on SIGTERM AND none of them was dropped (the report's service block and the
+        deployment check's DPL030 then say the same thing)."""
+        if self._outcome is None:
+            return
+        self._outcome["in_flight_at_sigterm"] = in_flight
+        self._outcome["in_flight_dropped"] = dropped
+        self._outcome["graceful_shutdown"] = bool(self._outcome.get("exited_on_sigterm")) and dropped == 0
 
     def _signal(self, sig: signal.Signals) -> None:
         assert self._proc is not None

@@ -120,6 +120,9 @@ def measure(service: Stoppable, url: str, path: str, requests: int) -> Measureme
     result.stop = service.stop()  # SIGTERM now; returns when the process is gone (SIGKILL after 10 s)
     thread.join(READ_TIMEOUT_S)
     result.probes = probes
+    # The report's service block then says what DPL030 says: not graceful when a request was dropped.
+    service.record_in_flight(len(probes), sum(1 for p in probes if p.status is None))
+    result.stop = service.stop()
     return result
 
 
@@ -166,7 +169,7 @@ def judge(m: Measurement) -> tuple[list[Finding], str, bool]:
             "DPL030", f"{len(dropped)} of {len(m.probes)} GET {m.path} requests in flight when SIGTERM was sent "
             f"got no complete answer ({dropped[0].error or 'no answer'}).", location,
             evidence=f"exit code {exit_code}, shut down in {took} s"))
-    if stop.get("graceful_shutdown") is False:
+    if stop.get("exited_on_sigterm", stop.get("graceful_shutdown")) is False:
         findings.append(make_finding(
             "DPL031", f"The service was still running {took} s after SIGTERM and was killed (SIGKILL).",
             location, evidence=f"exit code {exit_code}"))

@@ -92,6 +92,10 @@ def test_a_server_that_dies_on_sigterm_drops_the_request_in_flight(tmp_path):
     dropped = by_rule(outcome, "DPL030")
     assert dropped and dropped[0].severity == Severity.HIGH and "1 of 1" in dropped[0].message
     assert outcome.metrics["shutdown"]["completed"] == 0
+    # The report's service block says the same: it exited on SIGTERM, but not gracefully.
+    stop = service.stop()
+    assert stop["exited_on_sigterm"] is True and stop["graceful_shutdown"] is False
+    assert (stop["in_flight_at_sigterm"], stop["in_flight_dropped"]) == (1, 1)
     assert items(outcome)["Graceful shutdown"]["status"] == "fail"
     # Its output is plain text: the log item fails on what it actually wrote.
     logs = by_rule(outcome, "DPL033")
@@ -107,6 +111,7 @@ def test_a_server_that_finishes_in_flight_work_but_exits_3(tmp_path):
         service.stop()
     shut = outcome.metrics["shutdown"]
     assert shut["path"] == "/work" and shut["completed"] == 2 and shut["in_flight_at_sigterm"] == 2
+    assert service.stop()["graceful_shutdown"] is True and service.stop()["in_flight_dropped"] == 0
     assert not by_rule(outcome, "DPL030")
     assert by_rule(outcome, "DPL032")[0].message.endswith("code 3 after SIGTERM.")
 
