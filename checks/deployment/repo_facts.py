@@ -135,12 +135,18 @@ def judge_env_files(files: RepoFiles) -> tuple[list[Finding], str]:
 
 
 def _keys_with_values(path: Path) -> list[str]:
-    """The keys that carry a value, parsed as the security check parses .env files (SEC012)."""
+    """The keys that carry a value (parsed as the security check parses .env files), public build-time
+    variables left out."""
     try:
         text = read_text(path, MAX_ENV_BYTES)
     except OSError:
         return []
-    return list(dict.fromkeys(key for key, has_value in env_keys(text) if has_value))
+    return list(dict.fromkeys(key for key, has_value in env_keys(text) if has_value and not key.startswith(PUBLIC_PREFIXES)))
+
+
+# Frontend build tools inline these into the shipped bundle on purpose (Vite, Next.js, Create React App, Nuxt,
+# Expo, Gatsby): public by design, committed in .env.production by convention — not deployment secrets.
+PUBLIC_PREFIXES = ("VITE_", "NEXT_PUBLIC_", "REACT_APP_", "NUXT_PUBLIC_", "EXPO_PUBLIC_", "GATSBY_", "PUBLIC_")
 
 
 def find_runbook(files: RepoFiles, extra_globs: list[str]) -> str | None:

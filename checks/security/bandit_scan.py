@@ -287,6 +287,11 @@ def judge(standard: BanditReport, with_nosec: BanditReport | None, repo: Path | 
     return findings
 
 
+# bandit's import blacklist (B401-B413: "consider possible security implications of importing subprocess,
+# pickle, xml...") is advice about a module, not a defect: info. A dangerous call of that module is a
+# finding of its own (B602 shell=True, B301 pickle.loads, B314 xml parsing...).
+ADVISORY_IMPORTS = frozenset(f"B4{n:02d}" for n in range(1, 14))
+
 # bandit tests that mean nothing where a file sits (docs/checks/security.md has the table): an assert in a
 # test is the test, random in a seed script seeds data, subprocess in CI tooling is its job. Their
 # findings there are not reported (counted in the metrics as bandit_not_applicable).
@@ -351,7 +356,8 @@ def issue_finding(result: dict[str, Any], *, suppressed: bool, literals: Iterabl
     message = mask_literals(message, literals)
     # The fingerprint leaves the line number out (it moves with every edit above) and keys on the test
     # and the whitespace-free text of the flagged line instead.
+    severity = Severity.INFO if test_id in ADVISORY_IMPORTS else severity_of(sev, conf)
     return make_finding("SEC001", message, {"file": name, "line": line}, evidence=code[:1000],
-                        severity=severity_of(sev, conf), title=f"{test_id} {test_name}".strip(),
+                        severity=severity, title=f"{test_id} {test_name}".strip(),
                         stable_location={"file": name}, key=fingerprint_key(result, source),
                         suppressed=suppressed)

@@ -40,7 +40,8 @@ _NOT_SECRETS = ("Public IP",)  # IPPublicDetector: an address is not a credentia
 _PREFIX_GROUP_TYPES = frozenset({"GitHub Token", "GitLab Token"})
 # Values of keyword assignments that read as placeholders or demo values rather than credentials (the
 # idea of gitleaks' stop words): still reported, at low severity, with the reason.
-PLACEHOLDER = re.compile(r"example|sample|dummy|fake|placeholder|changeme|change[-_]me|test|demo|pass|pwd|"
+PLACEHOLDER = re.compile(r"example|sample|dummy|fake|placeholder|changeme|change[-_]?(?:me|this|it)|replace[-_]?me|"
+                         r"your[-_]?(?:password|secret|key|token)|test|demo|pass|pwd|"
                          r"secret|token|credential|invalid|bogus|redacted|your[-_]|xxx|\*\*\*|<[^>]*>|\$\{|\{\{",
                          re.IGNORECASE)
 # Found values are masked in their own finding always, and across every other finding of the check
@@ -339,8 +340,8 @@ def judge(found: SecretScan, files: dict[str, RepoFile], context: Callable[[str]
             severity=severity, stable_location={"file": hit.rel}, key=f"{hit.type}:{digest}"))
     for rel, keys, sensitive in found.env_files:
         filled = [k for k, has_value in keys if has_value]
-        if not filled:
-            continue  # only empty assignments: effectively a template
+        if not sensitive:
+            continue  # no credential in it (a template, or public build-time settings): not a secret problem
         production = context(rel) is FileContext.PRODUCTION
         severity = Severity.HIGH if sensitive and production else Severity.LOW
         shown = ", ".join(f"{k}={MASK}" for k in filled[:20]) + (" …" if len(filled) > 20 else "")

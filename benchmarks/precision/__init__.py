@@ -1,0 +1,1 @@
+"""Labelled fixtures for the precision harness."""
