@@ -195,3 +195,20 @@ def test_a_missing_python_is_one_line(tmp_path):
     with pytest.raises(SandboxError, match=r"--python \S*nowhere/python: no such file"):
         Sandbox(repo=tmp_path, tmp_dir=tmp_path / "sb", python="nowhere/python", server_url=None,
                 options=SandboxOptions(), registry=ScratchRegistry(), should_stop=lambda: False)
+
+
+def test_the_url_form_is_read_up_to_the_git_root_and_knows_tortoise(tmp_path):
+    import subprocess
+
+    mono = tmp_path / "mono"
+    (mono / "backend").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=mono, check=True)
+    (mono / "docker-compose.yml").write_text("services:\n  web:\n    environment:\n"
+                                             "      - DATABASE_URL=postgres://postgres:postgres@db:5432/dev\n")
+    backend = mono / "backend"
+    (backend / "requirements.txt").write_text("asyncpg==0.29\n")
+    assert detect_scheme(backend, "postgresql", {}) == ("postgres", "the form written in the repo's config")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "requirements.txt").write_text("tortoise-orm==0.20\nasyncpg==0.29\n")
+    assert detect_scheme(alone, "postgresql", {}) == ("postgres", "the repo depends on tortoise-orm")
