@@ -189,3 +189,46 @@ def test_a_served_app_whose_interpreter_has_opentelemetry_uses_it(tmp_path, otel
     (check,) = json.loads((out / "report.json").read_text())["checks"]
     _judge(check)
     assert "the service's own OpenTelemetry SDK" in check["metrics"]["method"]
+
+
+RAW_SQL_APP = '''\
+"""FastAPI over the sqlite3 driver itself: no ORM any tracing instrumentation knows. It logs its SQL as
+JSON lines with the request id it was given (what --sql-log reads)."""
+import json, os, sqlite3
+from fastapi import FastAPI, Request
+
+app = FastAPI(title="raw")
+LOG = open(os.environ["SQL_LOG"], "a", buffering=1)
+
+
+def run(request, conn, sql, params=()):
+    LOG.write(json.dumps({"statement": sql, "parameters": str(params),
+                          "request_id": request.headers.get("x-request-id")}) + "\\n")
+    return conn.execute(sql, params).fetchall()
+
+
+@app.get("/authors")
+def authors(request: Request):
+    conn = sqlite3.connect(os.environ["SHOP_DB"])
+    rows = run(request, conn, "SELECT id FROM authors ORDER BY id")
+    return [{"id": i, "books": run(request, conn, "SELECT title FROM books WHERE author_id = ?", (i,))} for (i,) in rows]
+'''
+
+
+def test_traces_without_sql_fall_back_to_the_next_source_request_by_request(tmp_path):
+    """The shim traces the requests (Starlette) but sees no SQL (the app calls sqlite3 itself): those
+    requests are judged from --sql-log instead, and the report says which source judged how many."""
+    db = tmp_path / "shop.sqlite"
+    seed(db)
+    app = tmp_path / "raw"
+    app.mkdir()
+    (app / "app.py").write_text(RAW_SQL_APP)
+    log = tmp_path / "sql.log"
+    log.touch()
+    check = _audit(tmp_path, "--serve", f"SHOP_DB={db} SQL_LOG={log} {sys.executable} -m uvicorn app:app "
+                   "--host 127.0.0.1 --port {port}", "--repo", str(app), "--sql-log", str(log))
+    assert check["metrics"]["source"] == "log"   # every profiled request was judged by the log
+    assert "the traces held no SQL for the others" in check["metrics"]["method"]
+    rows = {row["path"]: row for row in check["metrics"]["endpoints"]}
+    assert rows["/authors"]["max_repeats"] == AUTHORS
+    assert [f["location"]["endpoint"] for f in check["findings"] if f["rule_id"] == "NPQ001"] == ["GET /authors"]

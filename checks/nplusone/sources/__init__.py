@@ -24,16 +24,29 @@ HOW_TO = ("give --db-url postgresql://... or mysql://... (server-side capture, s
 def choose_source(ctx: AuditContext, config: NPlusOneConfig) -> SqlSource:
     """Traces first (exact per request), then --db-url (PostgreSQL or MariaDB/MySQL), then --sql-log, then the
     --serve'd service's output."""
-    settings = ctx.settings
     traces = ctx.traces
     if config.source in ("auto", "traces") and traces is not None and traces.instrumented:
+        from checks.nplusone.sources.fallback import FallbackSource
         from checks.nplusone.sources.traces import TraceSource
 
-        return TraceSource(traces.store, how=traces.how, settle_s=config.settle_s, should_stop=ctx.should_stop)
+        primary = TraceSource(traces.store, how=traces.how, settle_s=config.settle_s, should_stop=ctx.should_stop)
+        if config.source == "traces":
+            return primary
+        try:
+            # Where a trace holds no SQL (a database library no instrumentation covers), the next source.
+            return FallbackSource(primary, _other_source(ctx, config))
+        except CheckSkipped:
+            return primary
     if config.source == "traces":
         raise CheckSkipped("[tool.auditor.nplusone] source = \"traces\": no trace arrived (give --otlp PORT and start "
                            "the service with OTEL_EXPORTER_OTLP_ENDPOINT, or --serve a Python service with "
                            "instrument = true)")
+    return _other_source(ctx, config)
+
+
+def _other_source(ctx: AuditContext, config: NPlusOneConfig) -> SqlSource:
+    """--db-url (PostgreSQL or MariaDB/MySQL), then --sql-log, then the --serve'd service's output."""
+    settings = ctx.settings
     db_url = settings.get("db_url") or ctx.target.db_url
     sql_log = settings.get("sql_log")
     service_log = ctx.artifacts.service_log
