@@ -3,9 +3,8 @@ the project's own code), which files are environment files, and the keys such a 
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 # Trees that are never the project's own code.
 VENDORED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "node_modules", "__pycache__",
@@ -32,9 +31,3 @@ def env_keys(text: str) -> list[tuple[str, bool]]:
             value = match.group(2).split(" #")[0].strip().strip("'\"")
             keys.append((match.group(1), bool(value)))
     return keys
-
-
-def committed_env_defect(path: Path) -> str:
-    """The defect key of a committed .env file (auditor/dedupe.py): every check that reports the file names
-    the same defect, so the report holds one finding for it."""
-    return f"committed-env:{os.path.realpath(path)}"

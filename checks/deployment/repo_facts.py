@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.model import Finding, Severity
-from auditor.repofiles import committed_env_defect, env_keys
+from auditor.defects import committed_env_defect
+from auditor.repofiles import env_keys
 from checks.deployment.repo_files import RepoFiles, matches_any, read_text, up_to_git_root
 from checks.deployment.rules import make_finding
 from checks.deployment.secrets import is_secret_name

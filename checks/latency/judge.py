@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.defects import server_error_defect
 from auditor.model import Finding, Outcome, Status
 
 from checks.latency import hist
@@ -174,9 +175,12 @@ def judge(result: dict[str, Any], config: LatencyConfig, run: Run) -> Outcome:
         if stats.errors and stats.error_rate > error_budget:
             every = "every request failed" if stats.errors == stats.requests else \
                 f"{stats.errors} of {stats.requests} requests failed"
-            findings.append(make_finding(
+            finding = make_finding(
                 "LAT002", f"{name}: {every} ({100 * stats.error_rate:.1f} %, budget {100 * error_budget:g} %).",
-                location, evidence="; ".join(stats.error_samples) or _statuses(stats.statuses)))
+                location, evidence="; ".join(stats.error_samples) or _statuses(stats.statuses))
+            if _mostly_server_errors(stats.statuses, stats.errors):
+                finding.defect = server_error_defect(name)  # the openapi check's OAS101 is the same defect
+            findings.append(finding)
     total = hist.summary_ms(merged.total)
     errors = sum(s.errors for s in merged.endpoints.values())
     lag = hist.summary_ms(merged.lag)
@@ -359,6 +363,11 @@ def _ms(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def _mostly_server_errors(statuses: dict[str, int], errors: int) -> bool:
+    server = sum(n for status, n in statuses.items() if str(status).startswith("5"))
+    return errors > 0 and server * 2 > errors
 
 
 def _statuses(statuses: dict[str, int]) -> str:

@@ -5,7 +5,6 @@ number of lookups does not)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from auditor.operations import Operation

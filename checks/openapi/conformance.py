@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
+from auditor.defects import server_error_defect
 from auditor.http import HttpClient
 from auditor.interface import AuditContext
 from auditor.model import Finding, Severity
@@ -154,8 +155,11 @@ def judge(result: StResult, job: StJob, ops: list[Operation], by_design: frozens
             message += f" The same answers also failed: {', '.join(sorted(also[endpoint]))} — one problem, reported here."
         explanation = (first.message or "").strip()[:600]
         evidence = f"{first.curl}\n# {first.title}" + (f": {explanation}" if explanation else "")
-        findings.append(make_finding(rule_id, mask(message), {"endpoint": endpoint},
-                                     evidence=mask(evidence), key=first.code if rule_id == "OAS199" else ""))
+        finding = make_finding(rule_id, mask(message), {"endpoint": endpoint},
+                               evidence=mask(evidence), key=first.code if rule_id == "OAS199" else "")
+        if rule_id == "OAS101":
+            finding.defect = server_error_defect(endpoint)   # the latency check's LAT002 may see it too
+        findings.append(finding)
     if refusals:
         findings.append(_undocumented_refusals(refusals, job))
     for endpoint, statuses in sorted(result.statuses.items()):

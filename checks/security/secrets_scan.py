@@ -18,7 +18,8 @@ from pathlib import Path
 
 from auditor.model import Finding, Severity
 from auditor.repo_context import FileContext, classify
-from auditor.repofiles import ENV_LINE, committed_env_defect, env_keys, is_env_file
+from auditor.defects import committed_env_defect
+from auditor.repofiles import ENV_LINE, env_keys, is_env_file
 
 from checks.security.repo_files import RepoFile
 from checks.security.rules import make_finding

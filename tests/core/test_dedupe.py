@@ -50,3 +50,24 @@ def test_a_committed_env_file_is_one_finding_in_the_report(tmp_path):
     assert report["schema_version"] == "1.2"
     html = (out / "report.html").read_text()
     assert "Also reported by" in html and "the same defect, shown once" in html
+
+
+def test_a_500_seen_by_conformance_and_by_the_load_is_one_finding(tmp_path):
+    from tests.stub_server import StubServer
+
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/items": {"get": {"operationId": "items", "responses": {"200": {"description": "ok"}}}},
+                      "/health": {"get": {"operationId": "health", "responses": {"200": {"description": "ok"}}}}}}
+    stub = StubServer(routes={"/openapi.json": (200, {"Content-Type": "application/json"}, json.dumps(spec)),
+                              "/items": (500, {"Content-Type": "text/plain"}, "boom"),
+                              "/health": (200, {"Content-Type": "application/json"}, "{}")})
+    out = tmp_path / "out"
+    with stub:
+        result = run_audit_cli("run", "--url", stub.url, "--checks", "openapi,latency", "--load-duration", "2",
+                               "--load-rate", "20", "--output-dir", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    about_items = [(c["id"], f) for c in report["checks"] for f in c["findings"]
+                   if f["location"].get("endpoint") == "GET /items" and f["rule_id"] in ("OAS101", "LAT002")]
+    assert [(check, f["rule_id"]) for check, f in about_items] == [("openapi", "OAS101")]
+    assert [(o["check"], o["rule_id"]) for o in about_items[0][1]["also_seen_by"]] == [("latency", "LAT002")]
