@@ -70,7 +70,18 @@ def find_python(repo: Path, configured: str | Path | None,
     found = _tool_environment(repo, environ)
     if found is not None:
         return found
+    if _installed_with_the_auditor(repo):
+        # `audit demo` from an installed wheel: the sample service lives in the auditor's own environment,
+        # whose interpreter is the repo's — nothing to say loudly.
+        return Path(sys.executable), "the auditor's own interpreter, in whose environment the repo is installed"
     return Path(sys.executable), OWN_INTERPRETER
+
+
+def _installed_with_the_auditor(repo: Path) -> bool:
+    try:
+        return Path(sys.prefix).resolve() in repo.resolve().parents
+    except OSError:
+        return False
 
 
 def venv_python(venv: Path) -> Path | None:
