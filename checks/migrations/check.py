@@ -14,6 +14,7 @@ from auditor.model import Finding, Outcome, Section, Status
 from auditor.projectkind import detect as detect_kind
 from auditor.redact import redact
 from auditor.sandbox import Sandbox, SandboxError, one_line
+from auditor.sandbox.failure import missing_module
 
 from auditor.git import GitError, git, merge_base
 from checks.migrations import alembic_repo, django_repo, scratch
@@ -178,9 +179,10 @@ def judge_scratch(result: scratch.ScratchResult, history: History, location: dic
         rows.append(row)
         return []
     if failed is not None and failed["step"] in ("upgrade", "load the Flask app", "load the Django settings"):
-        cause = sandbox.cause(failed.get("error", "") + "\n" + failed.get("trace", ""))
         error = failed.get("error", "")
-        cause = one_line(error) if error and "give --python" not in cause else cause
+        module = missing_module(error + "\n" + failed.get("trace", ""))
+        # A missing package is the cause whatever wraps it (Flask's NoAppException quotes the ImportError).
+        cause = sandbox.cause(f"ModuleNotFoundError: No module named '{module}'") if module else one_line(error)
         in_migration = failed.get("migration_file")
         row["error"] = redact(error)
         row["verified"] = False
@@ -239,7 +241,9 @@ def _sqlite_says_nothing(error: str, in_migration: bool, dialect: str) -> bool:
     a server database, or the error is one SQLite gives for what servers support, or the settings refuse a
     sqlite URL."""
     if not in_migration:
-        return bool(_SETTINGS_SQLITE.search(error) and _SETTINGS_PG.search(error)) or dialect in ("postgresql", "mysql")
+        # Before any migration ran: only a settings class refusing the sqlite URL is SQLite's doing; a
+        # missing package or an app that cannot load is the environment's, whatever the engine.
+        return bool(_SETTINGS_SQLITE.search(error) and _SETTINGS_PG.search(error)) and not missing_module(error)
     return dialect in ("postgresql", "mysql") or bool(_SQLITE_LIMIT.search(error))
 
 
