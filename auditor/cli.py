@@ -19,7 +19,8 @@ from auditor.gate import EXIT_UNTRUSTED, FAIL_ON_CHOICES, regate, verdict
 from auditor.policy import GatePolicy
 from auditor.redact import Redactor, url_passwords
 from auditor.registry import PluginError, load_checks, load_renderers
-from auditor.reporting import OutputError, check_formats, prepare_output_dir, summary_lines, write_reports
+from auditor.reporting import (OutputError, check_formats, headline_figures, prepare_output_dir, summary_lines,
+                               write_reports)
 from auditor.runner import ServeSpec, TargetUnreachable, run_audit
 from auditor.service import ServiceError
 from auditor.ui import ConsoleUI
@@ -260,7 +261,7 @@ def _audit(options: dict[str, Any], *, quiet: bool, verbose: bool, serve: ServeS
         written = write_reports(report, settings.output_dir, settings.format, renderers, on_warning=ui.info)
     except (ConfigError, PluginError, ServiceError, TargetUnreachable, OutputError) as exc:
         _fail(ui, exc)
-    for line in summary_lines(report, written):
+    for line in summary_lines(report, written, headline_figures(report, renderers)):
         ui.result(line)
     raise typer.Exit(report.gate["exit_code"])
 

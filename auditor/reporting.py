@@ -121,7 +121,18 @@ def _markdown_renderer(renderers: dict[str, Any]) -> Any:
     return renderers.get("md")
 
 
-def summary_lines(report: Report, written: list[Path]) -> list[str]:
+def headline_figures(report: Report, renderers: dict[str, Any]) -> str:
+    """The one-figure-per-check line the Markdown report leads with (its renderer's ``figures``), for the
+    console verdict; "" when no renderer offers one."""
+    renderer = renderers.get("md")
+    figures = getattr(renderer, "figures", None)
+    try:
+        return figures(report) if callable(figures) else ""
+    except Exception:  # noqa: BLE001 — a courtesy line: never costs the verdict
+        return ""
+
+
+def summary_lines(report: Report, written: list[Path], figures: str = "") -> list[str]:
     counts: dict[str, int] = {}
     for _check, finding in report.findings():
         counts[str(finding.severity)] = counts.get(str(finding.severity), 0) + 1
@@ -132,6 +143,8 @@ def summary_lines(report: Report, written: list[Path]) -> list[str]:
                     if n)
     lines = [f"verdict: {VERDICT_WORDS[report.verdict]} ({report.verdict}, exit {report.gate.get('exit_code')}) "
              f"— {len(report.checks)} checks, {tally}{extra}"]
+    if figures:
+        lines.append(f"  {figures}")
     lines += [f"  regression: {r.get('check')} {r.get('metric')}"
               + (f" {r['endpoint']}" if r.get("endpoint") else "")
               + f" {r.get('baseline')} -> {r.get('current')} (limit {r.get('limit')})"

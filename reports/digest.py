@@ -51,7 +51,7 @@ def _health(check: CheckResult) -> str | None:
 
 def _openapi(check: CheckResult) -> str | None:
     percent = _num(check.metrics.get("completeness_percent"))
-    return f"completeness {percent:.1f} %" if percent is not None else None
+    return f"completeness {format_number(round(percent, 1))} %" if percent is not None else None
 
 
 def _latency(check: CheckResult) -> str | None:
@@ -145,6 +145,15 @@ def headline(check: CheckResult) -> str:
     if text is None:
         text = (check.summary or "").split(";")[0]
     return one_line(text, HEADLINE_LIMIT)
+
+
+def figures(report: Report, limit: int = 12) -> list[str]:
+    """One figure per check that measured something, in report order, at most ``limit`` (then a count)."""
+    measured = [c for c in report.checks if c.status not in (Status.SKIPPED, Status.ERROR)]
+    out = [headline(c) for c in measured[:limit]]
+    if len(measured) > limit:
+        out.append(f"… {len(measured) - limit} more checks")
+    return out
 
 
 # -- groups -----------------------------------------------------------------------------------------------

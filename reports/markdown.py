@@ -110,6 +110,11 @@ class MarkdownRenderer:
 
         return render_markdown(comparison)
 
+    @staticmethod
+    def figures(report: Report) -> str:
+        """The same figures as plain text, for the console verdict (auditor.reporting.headline_figures)."""
+        return " · ".join(digest.figures(report, HEADLINE_CHECKS))
+
     def render(self, report: Report) -> str:
         gate = gate_view(report)
         baseline = has_baseline(report)
@@ -138,10 +143,7 @@ class MarkdownRenderer:
             counts += f" · {len(known)} known"
         if suppressed:
             counts += f" · {len(suppressed)} suppressed"
-        measured = [c for c in report.checks if c.status not in ("skipped", "error")]
-        figures = " · ".join(f"**{md_escape(digest.headline(c), 80)}**" for c in measured[:HEADLINE_CHECKS])
-        if len(measured) > HEADLINE_CHECKS:
-            figures += f" · … {len(measured) - HEADLINE_CHECKS} more checks"
+        figures = " · ".join(f"**{md_escape(figure, 80)}**" for figure in digest.figures(report, HEADLINE_CHECKS))
         lines = [
             MARKER,
             f"## {VERDICT_EMOJI[report.verdict]} {VERDICT_WORDS[report.verdict]} — production readiness of "

@@ -200,3 +200,15 @@ def test_long_hostile_texts_are_fitted_by_priority_and_stay_well_formed():
     assert md.count("<details>") == md.count("</details>") == 1
     assert re.search(r"… and \d+ more (new findings|checks|known findings) in report\.html\.", md)
     assert md.rstrip().endswith("Data: report.json.")
+
+
+def test_the_console_verdict_leads_with_the_same_figures_as_the_markdown():
+    from auditor.registry import load_renderers
+    from auditor.reporting import headline_figures, summary_lines
+    from tests.reports.realistic import realistic_report
+
+    report = realistic_report()
+    figures = headline_figures(report, load_renderers())
+    assert figures.startswith("live ✓ · ready ✓ · metrics ✓ · completeness 63.5 % · p95 184 ms of 100")
+    assert summary_lines(report, [], figures)[1] == f"  {figures}"
+    assert "**completeness 63.5 %**" in render(report)
