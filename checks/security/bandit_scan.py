@@ -313,6 +313,24 @@ def by_context(findings: list[Finding], context: Callable[[str], FileContext]) -
     return kept, len(findings) - len(kept)
 
 
+# MD5/SHA1 (B303, B324) where the code around names what the digest is for, and it is not security: an
+# avatar URL (Gravatar's API is MD5 by definition), an ETag, a cache key, a checksum, a content fingerprint.
+WEAK_HASH_TESTS = frozenset({"B303", "B324"})
+_NON_SECURITY_USE = re.compile(r"(?i)gravatar|avatar|identicon|etag|cache[_-]?key|\bcache\b|checksum|"
+                               r"content[_-]?hash|file[_-]?hash|fingerprint|dedup")
+
+
+def non_security_hash(result: dict[str, Any], source: SourceLines | None) -> str | None:
+    """The word that says a weak hash is not used for security, in the flagged line or the lines around."""
+    if source is None:
+        return None
+    number = int(result.get("line_number") or 0)
+    name = _norm(result.get("filename", ""))
+    lines = [source.line(name, n) or "" for n in range(max(1, number - 3), number + 3)]
+    match = _NON_SECURITY_USE.search("\n".join(lines))
+    return match.group(0) if match else None
+
+
 def flagged_line(result: dict[str, Any], source: SourceLines | None = None) -> str:
     """The text of the line bandit flagged: read from the file, else taken from bandit's `code` (lines
     of context, each prefixed with its number and a space)."""
@@ -357,6 +375,11 @@ def issue_finding(result: dict[str, Any], *, suppressed: bool, literals: Iterabl
     # The fingerprint leaves the line number out (it moves with every edit above) and keys on the test
     # and the whitespace-free text of the flagged line instead.
     severity = Severity.INFO if test_id in ADVISORY_IMPORTS else severity_of(sev, conf)
+    why = non_security_hash(result, source) if test_id in WEAK_HASH_TESTS else None
+    if why:
+        severity = Severity.LOW
+        message += (f" Low severity: the code around it reads as a non-security use ({why}); say so with "
+                    "usedforsecurity=False.")
     return make_finding("SEC001", message, {"file": name, "line": line}, evidence=code[:1000],
                         severity=severity, title=f"{test_id} {test_name}".strip(),
                         stable_location={"file": name}, key=fingerprint_key(result, source),

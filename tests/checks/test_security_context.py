@@ -129,3 +129,23 @@ def test_the_repos_own_pytest_testpaths_count_as_tests(tmp_path: Path):
     (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["checks_suite"]\n')
     context = RepoContext(tmp_path)
     assert context("checks_suite/login.py") is FileContext.TEST and context("app/login.py") is FileContext.PRODUCTION
+
+
+def test_a_weak_hash_for_an_avatar_url_is_low_and_one_for_passwords_stays_high(tmp_path):
+    """Seen on a real Flask app (microblog): md5 of the e-mail for a Gravatar URL is what Gravatar's API
+    asks for, not a security use."""
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "models.py").write_text(
+        "from hashlib import md5\n\n\n"
+        "def avatar(email, size):\n"
+        "    digest = md5(email.lower().encode('utf-8')).hexdigest()\n"
+        "    return f'https://www.gravatar.com/avatar/{digest}?s={size}'\n\n\n"
+        "def hash_password(password):\n"
+        "    return md5(password.encode()).hexdigest()\n")
+    ctx = check_context(None, SecurityConfig(service=False, secrets=False), tmp_path / "work", repo=repo)
+    with ctx.http:
+        outcome = SecurityCheck().run(ctx)
+    by_line = {f.location["line"]: f for f in outcome.findings if f.title.startswith("B324")}
+    assert str(by_line[5].severity) == "low" and "non-security use (avatar)" in by_line[5].message
+    assert str(by_line[10].severity) == "high"
