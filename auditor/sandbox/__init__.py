@@ -26,7 +26,7 @@ import pydantic
 from auditor.proc import ProcResult, run_bounded
 from auditor.sandbox import environment
 from auditor.sandbox.environment import ChildEnvironment
-from auditor.sandbox.failure import missing_module, one_line, root_cause
+from auditor.sandbox.failure import missing_module, no_server_hint, one_line, root_cause
 from auditor.sandbox.interpreter import OWN_INTERPRETER, InterpreterError, find_python, import_root, is_own
 from auditor.sandbox.scratch import ScratchDatabase, ScratchRegistry
 from auditor.sandbox.scratchdb.interface import ScratchError, server_for
@@ -142,6 +142,9 @@ class Sandbox:
         if module and self.own_interpreter and not _is_repo_module(self.repo, module):
             cause += (f" — the auditor's own interpreter ran the repo's code and lacks {module.split('.')[0]!r}: "
                       "give --python (the repo's interpreter)")
+        hint = no_server_hint(cause)
+        if hint:
+            cause += f" — {hint}"
         return cause
 
     # -- for the report --------------------------------------------------------------------------------

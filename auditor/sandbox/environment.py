@@ -34,6 +34,11 @@ VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Client libraries also read credentials from files under HOME (~/.pgpass, ~/.aws/credentials): point
 # those at a file that does not exist, unless the user configured them.
 DECOY_FILES = ("PGPASSFILE", "PGSERVICEFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
+# A client given no host uses the local server's default socket (libpq: /var/run/postgresql, as the
+# current user, trust auth on many developer machines; libmysqlclient: /run/mysqld/mysqld.sock) — the
+# developer's real databases. Without a scratch server, those defaults point at a directory that does not
+# exist, so such a connection fails with this name in its message (failure.py turns it into a hint).
+NO_SERVER_DIR = "no-database-server-in-the-sandbox"
 
 
 def is_connection_like(name: str, value: str) -> bool:
@@ -110,6 +115,9 @@ def build(*, environ: Mapping[str, str], configured: Mapping[str, str], scratch:
     if not inherit:
         for name in DECOY_FILES:
             env[name] = str(tmp_dir / "no-such-credentials-file")
+        # libpq reads a host starting with "/" as a socket directory; the scratch exports override both.
+        env["PGHOST"] = str(tmp_dir / NO_SERVER_DIR)
+        env["MYSQL_UNIX_PORT"] = str(tmp_dir / NO_SERVER_DIR / "mysqld.sock")
     env["TMPDIR"] = str(tmp_dir)
     env.update(scratch)
     child.scratch = sorted(scratch)

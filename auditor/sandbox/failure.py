@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from auditor.redact import redact
+from auditor.sandbox.environment import NO_SERVER_DIR
 
 MAX_CAUSE = 300
 # "package.module.SomeError: message" or "SomeError" alone (a bare raise), as a traceback ends.
@@ -56,3 +57,14 @@ def one_line(text: str, limit: int = MAX_CAUSE) -> str:
     """Whitespace (newlines included: a multi-line SQL error) collapsed: console summaries are one line."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+def no_server_hint(cause: str) -> str | None:
+    """The hint for a run whose code reached for the local database server's default socket (the
+    sandbox's decoy, environment.NO_SERVER_DIR): it needs a server the auditor may make scratch
+    databases on."""
+    if NO_SERVER_DIR not in cause:
+        return None
+    return ("the repo's code connected to the local database server's default socket, which the sandbox "
+            "withholds (it may hold real data): give --db-url (a server for scratch databases) or set the "
+            "connection in the check's env")

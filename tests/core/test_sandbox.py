@@ -4,6 +4,7 @@ line a server that refuses gives."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from auditor.sandbox import Sandbox, SandboxError, SandboxOptions, ScratchRegistry, environment
 from auditor.sandbox.scratchdb.interface import ScratchError, ServerAddress, server_for
+from auditor.sandbox.failure import no_server_hint, root_cause
 from auditor.sandbox.urlform import detect_scheme
 from tests.services import MARIADB_URL, PG_URL, require_mariadb, require_postgres
 
@@ -61,6 +63,25 @@ def test_configured_values_win_and_scratch_exports_pass(tmp_path):
     assert child.env["DATABASE_URL"] == "sqlite:///mine.db"  # the user's explicit setting
     assert child.env["PGDATABASE"] == "audit_scratch_x" and child.env["APP_MODE"] == "test"
     assert child.configured == ["APP_MODE", "DATABASE_URL"] and child.scratch == ["DATABASE_URL", "PGDATABASE"]
+
+
+def test_the_local_servers_default_socket_is_out_of_reach_without_a_scratch_server(tmp_path):
+    """A client given no host (Django's HOST = '', postgresql:///app) reaches the developer's local server
+    through its default socket: the child's libpq finds no server there, and the cause names the way out."""
+    require_postgres()
+    connect = [sys.executable, "-c", "import psycopg; psycopg.connect('dbname=test user=postgres connect_timeout=5')"]
+    plain = subprocess.run(connect, capture_output=True, text=True, timeout=60,
+                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    child = _build(tmp_path)
+    sandboxed = subprocess.run(connect, capture_output=True, text=True, timeout=60, env=child.env)
+    # Outside the sandbox the same line reaches the local server (the danger), where it listens there.
+    assert plain.returncode == 0 or "No such file" in plain.stderr, plain.stderr
+    assert sandboxed.returncode != 0 and environment.NO_SERVER_DIR in sandboxed.stderr, sandboxed.stderr
+    hint = no_server_hint(root_cause(sandboxed.stderr))
+    assert hint is not None and "--db-url" in hint and "default socket" in hint
+    # A scratch server's exports replace the decoy.
+    scratch = _build(tmp_path, scratch={"PGHOST": "127.0.0.1", "PGDATABASE": "audit_scratch_x"})
+    assert scratch.env["PGHOST"] == "127.0.0.1"
 
 
 def test_inherit_env_is_the_explicit_opt_out_but_never_hands_over_audit_settings(tmp_path):
