@@ -1,10 +1,13 @@
-"""The nplusone check: gather (each GET operation of the spec requested alone, one at a time, with the SQL
-it caused read from a source), then judge (judge.py: pure functions over the profiled requests)."""
+"""The nplusone check: gather (each GET operation of the spec requested alone — one at a time, or several at
+once when every statement is attributed by the request's own trace — with the SQL it caused read from a
+source), then judge (judge.py: pure functions over the profiled requests)."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from auditor.http import RequestFailed, UnsafeRequest
@@ -104,36 +107,83 @@ class _Gatherer:
         self.stopped = False
         self.failed: list[str] = []
         self._run = uuid.uuid4().hex[:10]
-        self._count = 0
+        self._count = itertools.count(1)   # next() is atomic: request ids stay unique across threads
+        self.concurrency = 1               # requests outstanding at once (config.concurrency when traces allowed)
+        self.redone = 0                    # concurrent attempts whose trace held no SQL, profiled again alone
 
     def gather(self, plans: list[PlannedRequest]) -> None:
-        for plan in plans:
+        """Every plan profiled: several at a time when the source attributes exactly at any concurrency
+        (traces) and the first plan proved the service continues the auditor's traces, else one at a time."""
+        fast = self.source.concurrent() if self.config.concurrency > 1 and len(plans) > 1 else None
+        if fast is None:
+            self._sequential(plans)
+            return
+        first = self._profile_plan(plans[0], fast)
+        if first is None or not _attributed(first):
+            self._sequential(plans)   # the traces did not carry this service's SQL: the whole source, alone
+            self._forget_attempts(fast, [first] if first else [])
+            return
+        results: list[EndpointProfile | None] = [first]
+        with ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="nplusone") as pool:
+            results += list(pool.map(lambda plan: self._profile_plan(plan, fast), plans[1:]))
+        self.concurrency = self.config.concurrency
+        # A request whose trace held no SQL (a library no instrumentation covers, an endpoint without SQL)
+        # is profiled again alone, through every source the audit has.
+        redo = [i for i, got in enumerate(results) if got is not None and not _attributed(got)]
+        self._forget_attempts(fast, [results[i] for i in redo])
+        for i in redo:
             if self.ctx.should_stop():
                 self.stopped = True
+                break
+            results[i] = self._profile_plan(plans[i], self.source)
+        self.redone = len(redo)
+        self.profiles = [got for got in results if got is not None]
+        if any(got is None for got in results):
+            self.stopped = True
+
+    def _sequential(self, plans: list[PlannedRequest]) -> None:
+        self.profiles = []
+        for plan in plans:
+            profile = self._profile_plan(plan, self.source)
+            if profile is None:
+                self.stopped = True
                 return
-            op = plan.operation
-            page = page_size_parameter(op, self.config.small_page, self.config.large_page)
-            self.ctx.progress(f"profiling {op.endpoint}")
-            if page is not None:
-                small = self._profile(op, with_query(plan.url_path, page.name, page.small), plan, "small")
-                if self.ctx.should_stop():
-                    self.stopped = True
-                    return
-                main = self._profile(op, with_query(plan.url_path, page.name, page.large), plan, "large")
-                small.page_size, main.page_size = page.small, page.large
-                profile = EndpointProfile(op.endpoint, main, small=small, page_parameter=page.name)
-            else:
-                main = self._profile(op, plan.url_path, plan, "main")
-                profile = EndpointProfile(op.endpoint, main)
-            profile.single_object = _single_object(op, main)
             self.profiles.append(profile)
 
-    def _profile(self, op: Operation, url_path: str, plan: PlannedRequest, role: str) -> ProfiledRequest:
-        self._count += 1
-        request_id = f"audit-npq-{self._run}-{self._count}"
+    def _profile_plan(self, plan: PlannedRequest, source: SqlSource) -> EndpointProfile | None:
+        """One operation profiled (twice, at two page sizes, when it has a page-size parameter); None when
+        the audit was stopped first."""
+        if self.ctx.should_stop():
+            return None
+        op = plan.operation
+        page = page_size_parameter(op, self.config.small_page, self.config.large_page)
+        self.ctx.progress(f"profiling {op.endpoint}")
+        if page is not None:
+            small = self._profile(op, with_query(plan.url_path, page.name, page.small), plan, "small", source)
+            if self.ctx.should_stop():
+                return None
+            main = self._profile(op, with_query(plan.url_path, page.name, page.large), plan, "large", source)
+            small.page_size, main.page_size = page.small, page.large
+            profile = EndpointProfile(op.endpoint, main, small=small, page_parameter=page.name)
+        else:
+            profile = EndpointProfile(op.endpoint, self._profile(op, plan.url_path, plan, "main", source))
+        profile.single_object = _single_object(op, profile.main)
+        return profile
+
+    def _forget_attempts(self, fast: SqlSource, attempts: list[EndpointProfile]) -> None:
+        """The problems of concurrent attempts that are profiled again alone are not the capture's."""
+        ids = {r.request_id for got in attempts for r in _requests(got)}
+        if ids:
+            fast.problems[:] = [p for p in fast.problems if not any(i in p for i in ids)]
+            self.failed[:] = [f for f in self.failed if not any(f.startswith(r.endpoint + ":")
+                                                                 for got in attempts for r in _requests(got))]
+
+    def _profile(self, op: Operation, url_path: str, plan: PlannedRequest, role: str,
+                 source: SqlSource) -> ProfiledRequest:
+        request_id = f"audit-npq-{self._run}-{next(self._count)}"
         record = ProfiledRequest(endpoint=op.endpoint, path=url_path, request_id=request_id, role=role)
-        headers = {**plan.headers, REQUEST_ID_HEADER: request_id, **self.source.request_headers(request_id)}
-        self.source.begin(request_id)
+        headers = {**plan.headers, REQUEST_ID_HEADER: request_id, **source.request_headers(request_id)}
+        source.begin(request_id)
         body = ""
         try:
             response = self.ctx.http.get(url_path, headers=headers)
@@ -142,10 +192,19 @@ class _Gatherer:
         except (RequestFailed, UnsafeRequest) as exc:
             record.error = str(exc).split(": ", 1)[-1]
             self.failed.append(f"{op.endpoint}: {record.error}")
-        capture = self.source.end(request_id)
+        capture = source.end(request_id)
         record.statements, record.exact, record.stats = capture.statements, capture.exact, capture.stats
         record.items = count_items(body) if body else None
         return record
+
+
+def _requests(profile: EndpointProfile) -> list[ProfiledRequest]:
+    return ([profile.small] if profile.small else []) + [profile.main]
+
+
+def _attributed(profile: EndpointProfile) -> bool:
+    """Every request of the profile got its statements exactly (by its own trace) and had some."""
+    return all(r.exact and r.statements and r.error is None for r in _requests(profile))
 
 
 def _single_object(op: Operation, request: ProfiledRequest) -> bool:
@@ -154,7 +213,7 @@ def _single_object(op: Operation, request: ProfiledRequest) -> bool:
 
 def _judge(got: _Gatherer, config: NPlusOneConfig, source: SqlSource, ctx: AuditContext,
            excluded: list[Exclusion]) -> Outcome:
-    requests = [r for p in got.profiles for r in ([p.small] if p.small else []) + [p.main]]
+    requests = [r for p in got.profiles for r in _requests(p)]
     statements = [s for r in requests for s in r.statements]
     fw = framework.detect(statements, ctx.target.repo)
     findings: list[Finding] = []
@@ -170,16 +229,21 @@ def _judge(got: _Gatherer, config: NPlusOneConfig, source: SqlSource, ctx: Audit
                                      {"url": ctx.http.base_url or ""}, key="capture", stable_location={}))
     rows = [judge.endpoint_row(p) for p in got.profiles]
     exact = sum(1 for r in requests if r.exact)
+    pace = "one at a time"
+    if got.concurrency > 1:
+        pace = (f"{got.concurrency} at a time (each request's statements are those of its own trace)"
+                + (f", {got.redone} whose trace held no SQL again alone" if got.redone else ""))
     metrics: dict[str, Any] = {
-        "method": (f"Each GET operation of the spec requested alone, one at a time, with {REQUEST_ID_HEADER} set; "
+        "method": (f"Each GET operation of the spec requested alone, {pace}, with {REQUEST_ID_HEADER} set; "
                    f"SQL read from {source.description}; statements attributed "
-                   f"{'by the request id the service logs' if exact else 'by bracketing each request'}"
+                   f"{'by the request id the service logs or its own trace' if exact else 'by bracketing each request'}"
                    f"{f' ({exact} of {len(requests)} requests exactly)' if exact and exact < len(requests) else ''}; "
                    f"operations with a page-size parameter requested at {config.small_page} and "
                    f"{config.large_page} items to see whether repeats grow with the page; N+1 at >= "
                    f"{config.threshold} runs of one statement shape with different values, info at "
                    f">= {config.info_threshold}, severity raised at >= {config.slow_ms:g} ms in total."),
         "requests_profiled": len(requests),
+        "concurrency": got.concurrency,
         "queries_captured": len(statements),
         "source": source.name,
         "log_format": source.format_name,

@@ -23,6 +23,9 @@ class NPlusOneConfig(CheckConfig):
     exclude: list[str] = []
     # At most this many operations are profiled (the spec's order).
     max_operations: int = pydantic.Field(default=100, ge=1)
+    # Requests profiled at once when every statement is attributed by the request's own trace (exact at any
+    # concurrency); other sources bracket each request, so they always get one at a time.
+    concurrency: int = pydantic.Field(default=4, ge=1, le=16)
     # How long to wait for a request's SQL to reach the log after the response (seconds).
     settle_s: float = pydantic.Field(default=1.0, gt=0, le=30)
     # Trace a service the auditor starts (--serve) with OpenTelemetry: its own SDK when its interpreter has

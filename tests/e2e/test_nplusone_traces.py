@@ -232,3 +232,25 @@ def test_traces_without_sql_fall_back_to_the_next_source_request_by_request(tmp_
     rows = {row["path"]: row for row in check["metrics"]["endpoints"]}
     assert rows["/authors"]["max_repeats"] == AUTHORS
     assert [f["location"]["endpoint"] for f in check["findings"] if f["rule_id"] == "NPQ001"] == ["GET /authors"]
+
+
+def test_concurrent_profiling_attributes_every_statement_as_one_at_a_time_does(tmp_path):
+    """The sample service (the demo, traced by the shim) profiled one request at a time and four at a time:
+    every endpoint's statement counts are identical — each request's statements are its own trace's."""
+    rows = {}
+    for concurrency in (1, 4):
+        config = tmp_path / f"c{concurrency}.toml"
+        config.write_text(f"[nplusone]\nconcurrency = {concurrency}\n")
+        out = tmp_path / f"out{concurrency}"
+        result = run_audit_cli("demo", "--defects", "n_plus_one", "--checks", "nplusone", "--config", str(config),
+                               "--output-dir", str(out), "--format", "json")
+        assert result.returncode == 1, result.stdout + result.stderr   # the seeded N+1 fails the gate
+        (check,) = json.loads((out / "report.json").read_text())["checks"]
+        assert check["metrics"]["source"] == "traces" and check["metrics"]["concurrency"] == concurrency
+        assert ("4 at a time" in check["metrics"]["method"]) == (concurrency == 4)
+        rows[concurrency] = sorted((r["method"], r["path"], r["status"], r["queries"], r["max_repeats"],
+                                    r.get("queries_small_page")) for r in check["metrics"]["endpoints"])
+        assert [f["location"]["endpoint"] for f in check["findings"] if f["rule_id"] == "NPQ001"] == ["GET /books"]
+    assert rows[1] == rows[4]
+    books = next(r for r in rows[4] if r[1] == "/books")
+    assert books[4] >= 5  # the N+1: one lookup per book of the page

@@ -57,6 +57,10 @@ class FallbackSource(SqlSource):
         finally:
             self.secondary.close()
 
+    def concurrent(self) -> SqlSource | None:
+        fast = self.primary.concurrent()
+        return _PrimaryAlone(self, fast) if fast is not None else None
+
     def request_headers(self, request_id: str) -> dict[str, str]:
         return {**self.secondary.request_headers(request_id), **self.primary.request_headers(request_id)}
 
@@ -82,3 +86,39 @@ class FallbackSource(SqlSource):
     @problems.setter
     def problems(self, value: list[str]) -> None:
         pass
+
+
+class _PrimaryAlone(SqlSource):
+    """The traces alone, for requests sent concurrently (the other source brackets: it cannot attribute
+    while other requests are outstanding). A request whose trace held no SQL is profiled again, alone,
+    through the whole FallbackSource (the check does that, and drops its first attempt's problems)."""
+
+    def __init__(self, whole: FallbackSource, primary: SqlSource) -> None:
+        super().__init__()
+        self.whole, self.primary = whole, primary
+        self.name = primary.name
+        self.format_name = primary.format_name
+
+    @property
+    def description(self) -> str:
+        return self.primary.description
+
+    def request_headers(self, request_id: str) -> dict[str, str]:
+        return self.whole.request_headers(request_id)
+
+    def begin(self, request_id: str) -> None:
+        self.primary.begin(request_id)
+
+    def end(self, request_id: str) -> Capture:
+        capture = self.primary.end(request_id)
+        if capture.statements:
+            self.whole.judged[self.primary.name] += 1
+        return capture
+
+    @property
+    def problems(self) -> list[str]:  # type: ignore[override]
+        return self.primary.problems
+
+    @problems.setter
+    def problems(self, value: list[str]) -> None:
+        pass  # the traces keep their own

@@ -2,7 +2,9 @@
 
 The check sends one request at a time; around each it calls ``begin(request_id)`` and ``end(request_id)``,
 and gets the statements the source saw in between (bracketing), narrowed to the request's own statements
-when the source can see the request id the auditor sent in X-Request-ID (exact correlation)."""
+when the source can see the request id the auditor sent in X-Request-ID (exact correlation). A source
+whose attribution needs no bracketing (traces) offers ``concurrent()``: the check then sends several
+requests at a time through it."""
 
 from __future__ import annotations
 
@@ -52,6 +54,12 @@ class SqlSource(ABC):
         """Headers the request must carry for this source to attribute its statements (a trace source:
         ``traceparent``); none by default."""
         return {}
+
+    def concurrent(self) -> SqlSource | None:
+        """The source to profile requests with while others are outstanding: one whose attribution stays
+        exact whatever else runs at the same time (a request's own trace), or None (bracketing, a shared log:
+        one request at a time)."""
+        return None
 
     @abstractmethod
     def begin(self, request_id: str) -> None:

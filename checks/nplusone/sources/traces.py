@@ -53,6 +53,9 @@ class TraceSource(SqlSource):
                 "are the database spans of its trace, found by the traceparent it carried or the X-Request-ID its "
                 "server span recorded")
 
+    def concurrent(self) -> SqlSource:
+        return self   # a request's statements are its own trace's: exact at any concurrency
+
     def request_headers(self, request_id: str) -> dict[str, str]:
         return {"traceparent": f"00-{trace_id_for(request_id)}-{secrets.token_hex(8)}-01"}
 
@@ -72,11 +75,17 @@ class TraceSource(SqlSource):
             self.problems.append(f"no server span arrived for request {request_id} within {self.settle_s:.0f} s "
                                  "(the service did not trace it, or exports too slowly)")
             return Capture([], exact=False)
-        # Database spans of the same request may come in a later export batch: wait until the trace is quiet.
+        # Database spans of the same request may come in a later export batch: wait until the trace is quiet —
+        # its own trace when it has one (other requests in flight keep the store busy), else the whole store.
+        own = found[0][1] and bool(self.store.trace(trace_id_for(request_id)))
+
+        def size() -> int:
+            return len(self.store.trace(trace_id_for(request_id))) if own else self.store.count
+
         count = -1
-        while count != self.store.count and not self.should_stop():
-            count = self.store.count
-            self.store.wait(lambda c=count: self.store.count > c, QUIET_S)
+        while count != size() and not self.should_stop():
+            count = size()
+            self.store.wait(lambda c=count: size() > c, QUIET_S)
         located()
         spans, exact = found[0]
         return Capture(statements_of(spans), exact=exact)
