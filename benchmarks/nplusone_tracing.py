@@ -3,8 +3,8 @@
 1. the sample service's latency with and without the auditor's instrumentation (the shim: its
    interpreter has no OpenTelemetry SDK): p50/p95 of GET /books and GET /authors over sequential requests,
    interleaved in rounds so both see the same machine;
-2. the nplusone check's wall time on the sample service (n_plus_one defect) with SQL from traces vs from
-   its SQL log.
+2. the nplusone check's time on the sample service (n_plus_one defect) with SQL from traces, one request at a
+   time and four at a time, vs from its SQL log.
 
 Prints measured figures only (median of --runs).
 
@@ -14,6 +14,7 @@ Prints measured figures only (median of --runs).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -66,17 +67,20 @@ def overhead(requests: int) -> dict[str, dict[str, tuple[float, float]]]:
     return figures
 
 
-def profiling_time(source: str) -> float:
+def profiling_time(source: str, concurrency: int = 1) -> tuple[float, float]:
+    """The demo's wall time and the nplusone check's own duration (the profiling, without the service's start)."""
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "audit.toml"
-        config.write_text(f"[nplusone]\ninstrument = {'true' if source == 'traces' else 'false'}\n")
+        config.write_text(f"[nplusone]\ninstrument = {'true' if source == 'traces' else 'false'}\n"
+                          f"concurrency = {concurrency}\n")
         began = time.perf_counter()
         result = run_audit_cli("demo", "--defects", "n_plus_one", "--checks", "nplusone", "--config", str(config),
                                "--output-dir", str(Path(tmp) / "out"), "--format", "json")
         wall = time.perf_counter() - began
         if result.returncode not in (0, 1):
             raise SystemExit(result.stderr)
-        return wall
+        (check,) = json.loads((Path(tmp) / "out" / "report.json").read_text())["checks"]
+        return wall, float(check["duration_s"])
 
 
 def main() -> None:
@@ -91,10 +95,11 @@ def main() -> None:
             p50 = statistics.median(r[label][path][0] for r in rounds)
             p95 = statistics.median(r[label][path][1] for r in rounds)
             print(f"  GET {path:<9} {label:<13} p50 {p50:6.2f} ms   p95 {p95:6.2f} ms")
-    for source in ("traces", "log"):
-        walls = [profiling_time(source) for _ in range(args.runs)]
-        print(f"audit demo --checks nplusone with SQL from {source:<6}: median wall {statistics.median(walls):5.1f} s "
-              f"({', '.join(f'{w:.1f}' for w in walls)})")
+    for source, concurrency in (("traces", 1), ("traces", 4), ("log", 1)):
+        runs = [profiling_time(source, concurrency) for _ in range(args.runs)]
+        print(f"audit demo --checks nplusone, SQL from {source:<6} {concurrency} at a time: median wall "
+              f"{statistics.median(w for w, _ in runs):5.1f} s, check {statistics.median(c for _, c in runs):5.2f} s "
+              f"({', '.join(f'{c:.2f}' for _, c in runs)})")
 
 
 if __name__ == "__main__":

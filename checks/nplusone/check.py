@@ -128,8 +128,9 @@ class _Gatherer:
             results += list(pool.map(lambda plan: self._profile_plan(plan, fast), plans[1:]))
         self.concurrency = self.config.concurrency
         # A request whose trace held no SQL (a library no instrumentation covers, an endpoint without SQL)
-        # is profiled again alone, through every source the audit has.
-        redo = [i for i, got in enumerate(results) if got is not None and not _attributed(got)]
+        # is profiled again alone, through every source the audit has — when it has another.
+        redo = [i for i, got in enumerate(results) if got is not None and not _attributed(got)] \
+            if fast is not self.source else []
         self._forget_attempts(fast, [results[i] for i in redo])
         for i in redo:
             if self.ctx.should_stop():

@@ -25,6 +25,10 @@ from checks.nplusone.sources.interface import Capture, SqlSource
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 QUIET_S = 0.15   # once the server span is in, how long no new span may arrive before the trace is complete
+# The same for a request's own trace: its database spans end before its server span and one process exports
+# its spans in the order they end, one export at a time, so they are in by then; a short wait covers a
+# batch boundary between them.
+OWN_TRACE_QUIET_S = 0.05
 BRACKET_SLACK_NS = 50_000_000   # clocks of the auditor and the service are the same host's; a little slack
 
 
@@ -85,7 +89,7 @@ class TraceSource(SqlSource):
         count = -1
         while count != size() and not self.should_stop():
             count = size()
-            self.store.wait(lambda c=count: size() > c, QUIET_S)
+            self.store.wait(lambda c=count: size() > c, OWN_TRACE_QUIET_S if own else QUIET_S)
         located()
         spans, exact = found[0]
         return Capture(statements_of(spans), exact=exact)
