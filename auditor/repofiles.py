@@ -22,12 +22,16 @@ def is_env_file(rel: str) -> bool:
     return not name.endswith(ENV_TEMPLATES)
 
 
-def env_keys(text: str) -> list[tuple[str, bool]]:
-    """(key, has a non-empty value) for every assignment of a .env file, in order."""
-    keys = []
+def env_assignments(text: str) -> list[tuple[str, str]]:
+    """(key, value) for every assignment of a .env file, in order; quotes and trailing comments removed."""
+    out = []
     for line in text.splitlines():
         match = ENV_LINE.match(line)
         if match and not line.lstrip().startswith("#"):
-            value = match.group(2).split(" #")[0].strip().strip("'\"")
-            keys.append((match.group(1), bool(value)))
-    return keys
+            out.append((match.group(1), match.group(2).split(" #")[0].strip().strip("'\"")))
+    return out
+
+
+def env_keys(text: str) -> list[tuple[str, bool]]:
+    """(key, has a non-empty value) for every assignment of a .env file, in order."""
+    return [(key, bool(value)) for key, value in env_assignments(text)]

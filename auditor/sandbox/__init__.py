@@ -17,14 +17,17 @@ A check gets one from ``AuditContext.sandbox()``; what it did is described for t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pydantic
 
 from auditor.proc import ProcResult, run_bounded
-from auditor.sandbox import environment
+from auditor.repo_scope import RepoScope
+from auditor.sandbox import dotenv_guard, environment
 from auditor.sandbox.environment import ChildEnvironment
 from auditor.sandbox.failure import missing_module, no_server_hint, one_line, root_cause
 from auditor.sandbox.interpreter import OWN_INTERPRETER, InterpreterError, find_python, import_root, is_own
@@ -34,6 +37,25 @@ from auditor.sandbox.urlform import detect_scheme
 
 __all__ = ["OWN_INTERPRETER", "InterpreterError", "Sandbox", "SandboxError", "SandboxOptions", "ScratchRegistry",
            "find_python", "import_root", "one_line", "root_cause"]
+
+
+# {scratch_url}, {scratch_host}... in a check's env values; other braces are left alone.
+PLACEHOLDER = re.compile(r"\{(scratch_[a-z]+)\}")
+
+
+def scratch_placeholders(exports: Mapping[str, str]) -> dict[str, str]:
+    """The values the placeholders stand for, from the scratch database's exports."""
+    url = exports.get("DATABASE_URL", "")
+    parts = urlsplit(url)
+    return {"scratch_url": url, "scratch_host": parts.hostname or "localhost",
+            "scratch_port": str(parts.port or ""), "scratch_user": unquote(parts.username or ""),
+            "scratch_password": unquote(parts.password or ""), "scratch_name": parts.path.lstrip("/")}
+
+
+# A host name that did not resolve, as resolvers and drivers say it.
+_UNRESOLVED = re.compile(r"gaierror|Name or service not known|could not translate host name|nodename nor servname|"
+                         r"failed to resolve host|Temporary failure in name resolution|getaddrinfo failed",
+                         re.IGNORECASE)
 
 
 class SandboxError(Exception):
@@ -114,10 +136,27 @@ class Sandbox:
         if self._child is None:
             scratch = self.scratch_database()
             exports = scratch.server.exports(scratch.name, scratch.scheme) if scratch else {}
-            self._child = environment.build(environ=self.environ, configured=self.options.env, scratch=exports,
-                                            inherit=self.options.inherit_env, python=self.python,
-                                            tmp_dir=self.tmp_dir / "tmp")
+            local_env = {d.name: (d.value, d.file) for d in dotenv_guard.decoys(RepoScope.of(self.repo))}
+            self._child = environment.build(environ=self.environ,
+                                            configured=self._configured(exports, scratch is not None),
+                                            scratch=exports, inherit=self.options.inherit_env, python=self.python,
+                                            tmp_dir=self.tmp_dir / "tmp", local_env=local_env)
         return self._child
+
+    def _configured(self, exports: Mapping[str, str], have_scratch: bool) -> dict[str, str]:
+        """The check's ``env`` with the scratch placeholders filled in ({scratch_host}, {scratch_name}...:
+        for settings split over names the exports do not use, such as DATABASE__HOSTNAME)."""
+        values = scratch_placeholders(exports) if have_scratch else {}
+        out = {}
+        for name, value in self.options.env.items():
+            for placeholder in PLACEHOLDER.findall(value):
+                if placeholder not in values:
+                    raise SandboxError(
+                        f"env {name} uses {{{placeholder}}} but " + (
+                            "no database server is known: give --db-url (or scratch_db_url)" if not have_scratch
+                            else f"that is not one of {', '.join('{' + k + '}' for k in sorted(values))}"))
+            out[name] = PLACEHOLDER.sub(lambda m: values[m.group(1)], value)
+        return out
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The child's environment plus ``extra`` (the check's own variables, e.g. PYTHONPATH)."""
@@ -143,6 +182,10 @@ class Sandbox:
             cause += (f" — the auditor's own interpreter ran the repo's code and lacks {module.split('.')[0]!r}: "
                       "give --python (the repo's interpreter)")
         hint = no_server_hint(cause)
+        if hint is None and self._child is not None and self._child.local_env and _UNRESOLVED.search(cause):
+            # asyncpg and others say only "Name or service not known", without the host.
+            hint = (f"the repo's .env names servers the sandbox withholds ({', '.join(self._child.local_env[:4])}): "
+                    "give --db-url and map them with the check's env, e.g. NAME = \"{scratch_host}\"")
         if hint:
             cause += f" — {hint}"
         return cause

@@ -58,10 +58,11 @@ class ChildEnvironment:
     withheld_other: int = 0                                   # other names not on the allow-list
     configured: list[str] = field(default_factory=list)       # names from the check's env = {...}
     scratch: list[str] = field(default_factory=list)          # names the scratch resources set
+    local_env: list[str] = field(default_factory=list)        # "NAME (file)": the repo's .env settings made inert
 
     def describe(self) -> dict[str, object]:
         return {"inherited": self.inherited, "withheld": self.withheld, "withheld_other": self.withheld_other,
-                "configured": self.configured, "scratch": self.scratch}
+                "configured": self.configured, "scratch": self.scratch, "local_env_decoys": self.local_env}
 
     def sentence(self) -> str:
         if self.inherited != "allow-list":
@@ -77,13 +78,20 @@ class ChildEnvironment:
         if self.withheld_other:
             text += f" (and {self.withheld_other} other variable{'s' if self.withheld_other != 1 else ''} not on " \
                     "the allow-list)"
+        if self.local_env:
+            shown = ", ".join(self.local_env[:6]) + (f" and {len(self.local_env) - 6} more"
+                                                     if len(self.local_env) > 6 else "")
+            text += f"; the repo's .env settings that name a server pointed at a host that does not exist: {shown}"
         return text
 
 
 def build(*, environ: Mapping[str, str], configured: Mapping[str, str], scratch: Mapping[str, str],
-          inherit: bool, python: Path, tmp_dir: Path) -> ChildEnvironment:
-    """The child's environment: allow-list (or everything, with inherit), then scratch resources, then the
-    user's configured values (they know their settings best), then what the sandbox always sets."""
+          inherit: bool, python: Path, tmp_dir: Path,
+          local_env: Mapping[str, tuple[str, str]] | None = None) -> ChildEnvironment:
+    """The child's environment: allow-list (or everything, with inherit), then the inert values for the
+    repo's .env connection settings (``local_env``: name -> (value, file), see dotenv_guard), then scratch
+    resources, then the user's configured values (they know their settings best), then what the sandbox
+    always sets."""
     if inherit:
         base = {k: v for k, v in environ.items() if not k.startswith("AUDIT_")}
         withheld = sorted(k for k in environ if k.startswith("AUDIT_"))
@@ -118,6 +126,10 @@ def build(*, environ: Mapping[str, str], configured: Mapping[str, str], scratch:
         # libpq reads a host starting with "/" as a socket directory; the scratch exports override both.
         env["PGHOST"] = str(tmp_dir / NO_SERVER_DIR)
         env["MYSQL_UNIX_PORT"] = str(tmp_dir / NO_SERVER_DIR / "mysqld.sock")
+        for name, (value, file) in sorted((local_env or {}).items()):
+            if name not in scratch and name not in configured:
+                env[name] = value
+                child.local_env.append(f"{name} ({file})")
     env["TMPDIR"] = str(tmp_dir)
     env.update(scratch)
     child.scratch = sorted(scratch)

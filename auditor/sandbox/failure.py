@@ -60,11 +60,12 @@ def one_line(text: str, limit: int = MAX_CAUSE) -> str:
 
 
 def no_server_hint(cause: str) -> str | None:
-    """The hint for a run whose code reached for the local database server's default socket (the
-    sandbox's decoy, environment.NO_SERVER_DIR): it needs a server the auditor may make scratch
-    databases on."""
+    """The hint for a run whose code reached for the local database server's default socket or a server
+    its .env names (the sandbox's decoys, environment.NO_SERVER_DIR and dotenv_guard.NOWHERE_HOST): it needs
+    a server the auditor may make scratch databases on."""
     if NO_SERVER_DIR not in cause:
         return None
-    return ("the repo's code connected to the local database server's default socket, which the sandbox "
-            "withholds (it may hold real data): give --db-url (a server for scratch databases) or set the "
-            "connection in the check's env")
+    what = ("a server its own .env file names" if f"{NO_SERVER_DIR}.invalid" in cause
+            else "the local database server's default socket")
+    return (f"the repo's code connected to {what}, which the sandbox withholds (it may hold real data): give "
+            "--db-url (a server for scratch databases) or set the connection in the check's env")

@@ -233,3 +233,57 @@ def test_the_url_form_is_read_up_to_the_git_root_and_knows_tortoise(tmp_path):
     alone.mkdir()
     (alone / "requirements.txt").write_text("tortoise-orm==0.20\nasyncpg==0.29\n")
     assert detect_scheme(alone, "postgresql", {}) == ("postgres", "the repo depends on tortoise-orm")
+
+
+def test_the_repos_own_env_files_cannot_point_the_code_at_a_server(tmp_path):
+    """A local .env (gitignored, the developer's) names their database the way settings libraries read it
+    when the variable is not exported: each connection setting gets a host that does not exist; ports,
+    names, SQLite files and secrets of no server pass as they are (harmless without a host)."""
+    mono = tmp_path / "mono"
+    repo = mono / "backend"
+    repo.mkdir(parents=True)
+    (mono / ".git").mkdir()
+    (repo / ".env").write_text(
+        "DATABASE__HOSTNAME=db.internal\nDATABASE__PORT=5455\nDATABASE__DB=app\n"
+        "DATABASE_URL=postgresql+asyncpg://app:s3cret@db.internal:5432/app\nCACHE=sqlite:///cache.db\n"
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY\nJWT_SECRET=abc\n")
+    (repo / ".env.example").write_text("SMTP_HOST=mail.example.com\n")            # a template: not read as settings
+    (mono / ".env").write_text("REDIS_URL=redis://cache.internal:6379/0\nDATABASE__HOSTNAME=root-db\n")
+    sandbox = Sandbox(repo=repo, tmp_dir=tmp_path / "sb", python=None, server_url=None, options=SandboxOptions(),
+                      registry=ScratchRegistry(), should_stop=lambda: False, environ={"PATH": "/usr/bin"})
+    child = sandbox.environment()
+    env = child.env
+    nowhere = "no-database-server-in-the-sandbox.invalid"
+    assert env["DATABASE__HOSTNAME"] == nowhere                                  # the nearest file's, made inert
+    assert env["DATABASE_URL"] == f"postgresql+asyncpg://{nowhere}/app"
+    assert env["REDIS_URL"] == f"redis://{nowhere}/0"                             # from the git root's .env
+    assert env["AWS_SECRET_ACCESS_KEY"] == "withheld-by-the-auditor"
+    for untouched in ("DATABASE__PORT", "DATABASE__DB", "CACHE", "JWT_SECRET", "SMTP_HOST"):
+        assert untouched not in env
+    assert "DATABASE__HOSTNAME (backend/.env)" in child.local_env and "REDIS_URL (.env)" in child.local_env
+    described = str(sandbox.describe()) + sandbox.sentence()
+    assert "db.internal" not in described and "s3cret" not in described and "wJalrXUtn" not in described
+    assert "pointed at a host that does not exist: AWS_SECRET_ACCESS_KEY (backend/.env)" in described
+
+
+def test_scratch_placeholders_fill_settings_split_over_other_names(tmp_path):
+    """A repo that reads DATABASE__HOSTNAME / DATABASE__DB (pydantic-settings' nested form) gets the
+    scratch database through the check's env: {scratch_host}, {scratch_name}..."""
+    require_postgres()
+    (tmp_path / ".env").write_text("DATABASE__HOSTNAME=db.internal\n")
+    options = SandboxOptions(env={"DATABASE__HOSTNAME": "{scratch_host}", "DATABASE__PORT": "{scratch_port}",
+                                  "DATABASE__DB": "{scratch_name}", "DATABASE__USERNAME": "{scratch_user}",
+                                  "LITERAL": "{not_a_placeholder}"})
+    with Sandbox(repo=tmp_path, tmp_dir=tmp_path / "sb", python=None, server_url=PG_URL, options=options,
+                 registry=ScratchRegistry(), should_stop=lambda: False, environ={}) as sandbox:
+        env = sandbox.environment().env
+        name = sandbox.scratch.name
+        assert (env["DATABASE__HOSTNAME"], env["DATABASE__PORT"], env["DATABASE__DB"], env["DATABASE__USERNAME"]) \
+            == ("127.0.0.1", "5432", name, "postgres")
+        assert env["LITERAL"] == "{not_a_placeholder}"
+        assert sandbox.environment().local_env == []   # the configured value wins over the .env decoy
+    without = Sandbox(repo=tmp_path, tmp_dir=tmp_path / "sb2", python=None, server_url=None, options=options,
+                      registry=ScratchRegistry(), should_stop=lambda: False, environ={})
+    with pytest.raises(SandboxError, match=r"env DATABASE__HOSTNAME uses \{scratch_host\} but no database server "
+                                           r"is known: give --db-url"):
+        without.environment()

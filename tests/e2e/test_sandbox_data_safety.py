@@ -35,8 +35,19 @@ import json, os, time
 import pytest
 
 
+def _load_dotenv():
+    """The repo's .env, as python-dotenv / pydantic-settings read it: the environment wins over the file."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".env")
+    if os.path.exists(path):
+        for line in open(path):
+            if "=" in line and not line.startswith("#"):
+                key, value = line.strip().split("=", 1)
+                os.environ.setdefault(key, value)
+
+
 def _target():
     """The database this repo's settings would use, the way real settings modules find it."""
+    _load_dotenv()
     if os.environ.get("READ_SPLIT") and os.environ.get("POSTGRES_SERVER"):
         user = os.environ.get("POSTGRES_USER", "postgres")
         return (f"postgresql://{user}@{os.environ['POSTGRES_SERVER']}:{os.environ.get('POSTGRES_PORT', '5432')}"
@@ -238,6 +249,29 @@ def test_exported_connections_never_reach_the_repos_code(tmp_path, pg_victim, re
     assert checks["migrations"]["metrics"]["scratch"][0]["result"].startswith("upgrade ok")
     everything = (out / "report.json").read_text() + result.stdout + result.stderr
     assert "wJalrXUtnFEMIK7MDENG" not in everything and pg_victim not in everything
+
+
+def test_a_local_env_file_naming_the_developers_database_never_reaches_it(tmp_path, pg_victim):
+    """The developer's gitignored .env names their database; nothing is exported. The tests' settings read
+    the file (the environment winning, as every settings library does): they find a host that does not
+    exist, the victim keeps its rows, and the failure says why and what to give."""
+    spy = tmp_path / "spy.json"
+    repo = make_repo(tmp_path, spy)
+    (repo / ".env").write_text(f"DATABASE_URL=postgresql://postgres@127.0.0.1:5432/{pg_victim}\n")
+    out = tmp_path / "out"
+    result = run_audit_cli("run", "--repo", str(repo), "--checks", "coverage", "--output-dir", str(out))
+    assert pg_rows(pg_victim) == 3
+    assert result.returncode == 2, result.stdout + result.stderr   # incomplete: the coverage check could not measure
+    coverage = _report(out)["coverage"]
+    # The run did not test the code: no figure, and no failing test blamed on the repo.
+    assert coverage["status"] == "error" and "test environment broken" in coverage["summary"], coverage["summary"]
+    assert [f["rule_id"] for f in coverage["findings"]] == ["COV008"]
+    assert "a server its own .env file names, which the sandbox withholds" in coverage["findings"][0]["message"] and "--db-url" in coverage["findings"][0]["message"]
+    assert coverage["metrics"]["sandbox"]["environment"]["local_env_decoys"] == ["DATABASE_URL (.env)"]
+    assert "pointed at a host that does not exist: DATABASE_URL (.env)" in coverage["metrics"]["method"]
+    text = json.dumps(coverage)
+    assert "no-database-server-in-the-sandbox" in text and "--db-url" in text, text[:2000]
+    assert pg_victim not in (out / "report.json").read_text()
 
 
 def test_with_a_server_the_tests_and_migrations_get_a_scratch_database_dropped_after(tmp_path, pg_victim):
