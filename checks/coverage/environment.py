@@ -20,7 +20,7 @@ SKIP_DIRS = {".git", ".hg", ".venv", "venv", "env", ".tox", ".nox", "node_module
              "dist", "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", "htmlcov"}
 MAX_SOURCES = 20_000
 PROBE_TIMEOUT_S = 60
-PROBE_MODULES = ("coverage", "pytest", "greenlet", "gevent", "eventlet", "django")
+PROBE_MODULES = ("coverage", "pytest", "greenlet", "gevent", "eventlet", "django", "xdist")
 # Imports that put code in greenlets, which coverage.py only follows with concurrency = greenlet/gevent/...
 _GREENLET_IMPORT = re.compile(
     r"^\s*(?:from|import)\s+(gevent|eventlet|greenlet|sqlalchemy\.ext\.asyncio)\b", re.M)
@@ -169,6 +169,25 @@ def uses_pytest_cov(repo: Path, command: RunCommand) -> bool:
                 return True
         except OSError:
             continue
+    return False
+
+
+_XDIST_OPTION = re.compile(r"(?:^|\s|[\"'])(?:-n\s*\S|--numprocesses\b|--dist\b|-d\s)")
+
+
+def uses_xdist(repo: Path, command: RunCommand) -> bool:
+    """The repo's pytest options or command distribute the tests with pytest-xdist (-n auto, --dist...)."""
+    if any(_XDIST_OPTION.search(" " + arg) for arg in command.args):
+        return True
+    for name in ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini"):
+        path = repo / name
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        except OSError:
+            continue
+        for match in re.finditer(r"addopts\s*=\s*(\[[^\]]*\]|[^\n]*)", text):
+            if _XDIST_OPTION.search(" " + match.group(1)):
+                return True
     return False
 
 

@@ -321,3 +321,33 @@ def test_one_error_failing_most_tests_is_one_finding_and_no_figure(tmp_path):
     assert "ConnectionRefusedError" in finding["message"] and "6 of 7 tests" in finding["message"]
     assert "[tool.auditor.coverage] env" in finding["message"]
     assert "test environment broken" in check["summary"] and check["metrics"]["shared_failures"][0]["tests"] == 6
+
+
+def test_a_suite_distributed_by_xdist_is_measured_in_one_process(tmp_path):
+    """addopts = -n 2: `coverage run` would measure only xdist's controller (the modules imported, no function
+    body run) — a real repo at 100 % read 78 %. The audit runs the suite with -n 0 and says so."""
+    repo = tmp_path / "shop"
+    write(repo / "pyproject.toml", '[project]\nname = "shop"\nversion = "0"\n\n[tool.pytest.ini_options]\n'
+                                   'pythonpath = ["."]\naddopts = "-p xdist -n 2"\n')
+    write(repo / "shop" / "__init__.py", "")
+    write(repo / "shop" / "pricing.py", PRICING)
+    write(repo / "tests" / "test_pricing.py", """\
+        from shop.pricing import bulk, discount, net
+
+
+        def test_net():
+            assert net(10, 0.2) == 12.0
+
+
+        def test_discount():
+            assert discount(200, 25) == 150
+        """)
+    serial = coverage_own_total(repo, tmp_path / "serial", "shop",
+                                runner=("-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0"))
+    controller_only = coverage_own_total(repo, tmp_path / "distributed", "shop")
+    assert controller_only["totals"]["percent_covered"] < serial["totals"]["percent_covered"]  # the trap is real
+    done, _report, check = audit(tmp_path, repo)
+    m = check["metrics"]
+    assert m["percent_covered"] == pytest.approx(serial["totals"]["percent_covered"], abs=0.01), done.stdout
+    assert (m["tests_passed"], m["tests_failed"]) == (2, 0)
+    assert any("pytest-xdist turned off (-n 0)" in note for note in m["notes"])
