@@ -212,6 +212,9 @@ class Sandbox:
             parts.append(f"its database was a scratch {self.scratch.server.engine} database "
                          f"{self.scratch.name} on {self.scratch.server.where}, created for this run and dropped "
                          "after it")
+            if self.scratch.left_behind:
+                parts.append(f"the run also created {', '.join(self.scratch.left_behind[:6])} on that server "
+                             "itself and left it there (not dropped: the auditor drops only what it made)")
         elif self._child is not None:
             parts.append("no database server was known (--db-url or scratch_db_url), so no server database "
                          "was made for it")

@@ -26,6 +26,8 @@ class ScratchDatabase:
     create_s: float = 0.0
     drop_s: float | None = None
     dropped: list[str] | None = None
+    existing: set[str] | None = None          # the server's databases when this one was created
+    left_behind: list[str] | None = None      # databases the run created besides its family (not dropped)
 
     @property
     def url(self) -> str:
@@ -36,7 +38,7 @@ class ScratchDatabase:
         return {"engine": self.server.engine, "server": self.server.where, "name": self.name,
                 "url_form": f"{self.scheme}:// ({self.scheme_reason})", "create_s": round(self.create_s, 3),
                 "drop_s": round(self.drop_s, 3) if self.drop_s is not None else None,
-                "dropped": self.dropped}
+                "dropped": self.dropped, "left_behind": self.left_behind}
 
 
 class ScratchRegistry:
@@ -50,8 +52,10 @@ class ScratchRegistry:
         name = PREFIX + secrets.token_hex(6)
         began = time.monotonic()
         with self._lock:
+            existing = _databases(server)
             server.create(name)
-            database = ScratchDatabase(server, name, scheme, reason, create_s=time.monotonic() - began)
+            database = ScratchDatabase(server, name, scheme, reason, create_s=time.monotonic() - began,
+                                       existing=existing)
             self._live[name] = database
         return database
 
@@ -61,9 +65,16 @@ class ScratchRegistry:
                 return
             began = time.monotonic()
             try:
+                now = _databases(database.server)
                 database.dropped = database.server.drop_family(database.name)
             finally:
                 database.drop_s = time.monotonic() - began
+            if database.existing is not None and now is not None:
+                # What the repo's code made on the server besides its scratch database (a conftest that
+                # creates test_db_gw0 itself). Reported, never dropped: the auditor drops only what it made,
+                # and another client may have created one meanwhile. Other audits' scratch names excepted.
+                database.left_behind = sorted(n for n in now - database.existing
+                                              if PREFIX not in n and n not in (database.dropped or []))
 
     def close(self) -> list[str]:
         """Drop every database still live; the problems, one line each (never raises)."""
@@ -79,3 +90,11 @@ class ScratchRegistry:
     def live(self) -> list[str]:
         with self._lock:
             return sorted(self._live)
+
+
+def _databases(server: ScratchServer) -> set[str] | None:
+    """The server's database names, or None when they cannot be listed (then nothing is reported)."""
+    try:
+        return server.databases()
+    except ScratchError:
+        return None

@@ -287,3 +287,21 @@ def test_scratch_placeholders_fill_settings_split_over_other_names(tmp_path):
     with pytest.raises(SandboxError, match=r"env DATABASE__HOSTNAME uses \{scratch_host\} but no database server "
                                            r"is known: give --db-url"):
         without.environment()
+
+
+def test_databases_the_run_made_itself_are_reported_not_dropped():
+    """A conftest that creates test_db_gw0 on the server it was given (rafsaf/minimal-fastapi-postgres-template):
+    the scratch database's record names it; the auditor drops only what it made."""
+    require_postgres()
+    registry = ScratchRegistry()
+    database = registry.create(server_for(PG_URL), "postgresql", "test")
+    made = f"audit_leftover_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{made}"')
+    try:
+        registry.drop(database)
+        assert database.left_behind == [made] and made in _pg_databases()
+        assert database.describe()["left_behind"] == [made]
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{made}"')

@@ -68,6 +68,10 @@ class ScratchServer(ABC):
         test_<name>_gw0 ...), even with clients still connected; the names dropped."""
 
     @abstractmethod
+    def databases(self) -> set[str]:
+        """Every database name on the server (to tell what a run created besides the scratch database)."""
+
+    @abstractmethod
     def exports(self, name: str, scheme: str) -> dict[str, str]:
         """Environment variables naming the scratch database, in the forms settings modules read."""
 

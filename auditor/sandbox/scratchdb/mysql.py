@@ -58,6 +58,19 @@ class MysqlServer(ScratchServer):
             conn.close()
         return dropped
 
+    def databases(self) -> set[str]:
+        import pymysql
+
+        conn = self._connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW DATABASES")
+                return {row[0] for row in cur.fetchall()}
+        except pymysql.MySQLError as exc:
+            raise ScratchError(f"listing the databases on {self.where} failed: {_message(exc)}") from None
+        finally:
+            conn.close()
+
     def exports(self, name: str, scheme: str) -> dict[str, str]:
         url = self.address.url(scheme, name)
         out = {key: url for key in URL_NAMES}

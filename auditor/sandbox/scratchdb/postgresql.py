@@ -61,6 +61,15 @@ class PostgresServer(ScratchServer):
                 dropped.append(datname)
         return dropped
 
+    def databases(self) -> set[str]:
+        import psycopg
+
+        try:
+            with self._connect() as conn:
+                return {row[0] for row in conn.execute("SELECT datname FROM pg_database").fetchall()}
+        except psycopg.Error as exc:
+            raise ScratchError(f"listing the databases on {self.where} failed: {_first_line(exc)}") from None
+
     def exports(self, name: str, scheme: str) -> dict[str, str]:
         url = self.address.url(scheme, name)
         out = {key: url for key in URL_NAMES}
