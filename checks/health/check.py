@@ -3,6 +3,7 @@ metrics.py, metrics_lint.py — pure functions over the gathered probes)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from auditor.http import HttpClient, RequestFailed
@@ -12,6 +13,7 @@ from auditor.model import Finding, Outcome, Section, Status
 from checks.health import endpoints, metrics
 from checks.health.config import HealthConfig
 from checks.health.endpoints import LIVENESS, OK, READINESS, Probe
+from checks.health.repo_metrics import separate_metrics_server
 
 # Other places exporters commonly serve metrics, tried only when metrics_path was not configured.
 METRICS_FALLBACKS = ("/actuator/prometheus", "/prometheus")
@@ -51,6 +53,7 @@ class _Gathered:
         self.metrics: list[Probe] = []
         self.spec_paths: dict[str, list[str]] = {LIVENESS: [], READINESS: []}
         self.done: set[str] = set()  # roles whose candidates were all probed (or one answered)
+        self.metrics_elsewhere: str | None = None  # the repo's separate metrics server, when none answered here
         self.complete = False
 
 
@@ -94,6 +97,9 @@ class _Gatherer:
             if probe.verdict != endpoints.ABSENT and probe.verdict != endpoints.CATCH_ALL:
                 break
         got.done.add("metrics")
+        if self.ctx.target.repo and not any(p.verdict in (OK, endpoints.PROTECTED, endpoints.ERROR)
+                                            for p in got.metrics):
+            got.metrics_elsewhere = separate_metrics_server(Path(self.ctx.target.repo))
         got.complete = True
         return got
 
@@ -153,7 +159,8 @@ def _judge(got: _Gathered, config: HealthConfig, base_url: str) -> Outcome:
         findings += endpoints.judge_probe(probe)
     findings += endpoints.judge_shared(liveness, readiness)
     facts = metrics.judge(got.metrics, required=config.require_metrics, base_url=base_url,
-                          catch_all=got.catch_all) if "metrics" in got.done else metrics.MetricsFacts(
+                          catch_all=got.catch_all, elsewhere=got.metrics_elsewhere) \
+        if "metrics" in got.done else metrics.MetricsFacts(
                               state="not-probed")
     findings += facts.findings
     findings = _dedupe(findings)
@@ -183,6 +190,11 @@ def _judge(got: _Gathered, config: HealthConfig, base_url: str) -> Outcome:
         "spec_paths": got.spec_paths,
         "max_response_ms": config.max_response_ms,
     }
+    if facts.state == "elsewhere":
+        metrics_out["metrics_elsewhere"] = facts.elsewhere
+        metrics_out["not_verified"] = [{
+            "what": f"metrics served by a separate server ({facts.elsewhere})",
+            "action": "start the service with it on and set [tool.auditor.health] metrics_path to its full URL"}]
     return Outcome(summary=summary, metrics=metrics_out, findings=findings, status=status)
 
 
@@ -215,6 +227,8 @@ def _metrics_summary(facts: metrics.MetricsFacts, config: HealthConfig) -> str:
         return f"no metrics endpoint at {config.metrics_path}"
     if facts.state == "not-probed":
         return "metrics not probed"
+    if facts.state == "elsewhere":
+        return f"metrics on a separate server ({facts.elsewhere}), not checked"
     if facts.state == "not-required":
         return "no metrics endpoint (not required)"
     if facts.state in ("refused", "error"):

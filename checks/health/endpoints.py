@@ -71,8 +71,11 @@ class Probe:
 # Tokens (camelCase and punctuation split) that name a role. Whole tokens only: "healthcare" or
 # "already" do not count.
 _ROLE_WORDS = {READINESS: frozenset({"ready", "readyz", "readiness"}),
-               LIVENESS: frozenset({"live", "livez", "liveness", "alive", "ping", "health", "healthz",
-                                    "healthcheck", "healthy"})}
+               LIVENESS: frozenset({"live", "livez", "liveness", "alive", "ping"})}
+# "health" names either role. Beside a separate liveness path (/probe/live next to /probe/health) it is the
+# one that checks the dependencies: a readiness candidate too (seen on a real FastAPI service whose
+# /probe/health opens a database session).
+_HEALTH_WORDS = frozenset({"health", "healthz", "healthcheck", "healthy"})
 
 
 def spec_candidates(document: dict[str, Any] | None) -> dict[str, list[str]]:
@@ -83,6 +86,7 @@ def spec_candidates(document: dict[str, Any] | None) -> dict[str, list[str]]:
     if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
         return found
     prefix = _server_prefix(document)
+    health: list[str] = []
     for path, item in document["paths"].items():
         if not isinstance(path, str) or "{" in path or not isinstance(item, dict):
             continue
@@ -94,11 +98,15 @@ def spec_candidates(document: dict[str, Any] | None) -> dict[str, list[str]]:
         words = re.sub(r"([a-z])([A-Z])", r"\1 \2", words).lower()  # readinessProbe → readiness probe
         tokens = set(re.split(r"[^a-z]+", words)) - {""}
         role = READINESS if tokens & _ROLE_WORDS[READINESS] else (
-            LIVENESS if tokens & _ROLE_WORDS[LIVENESS] else None)
+            LIVENESS if tokens & _ROLE_WORDS[LIVENESS] else ("health" if tokens & _HEALTH_WORDS else None))
         if role:
+            into = health if role == "health" else found[role]
             for full in ([prefix + path] if prefix else []) + [path]:
-                if full not in found[role]:
-                    found[role].append(full)
+                if full not in into:
+                    into.append(full)
+    found[LIVENESS] += [p for p in health if p not in found[LIVENESS]]
+    if len(found[LIVENESS]) > len(health):   # a separate liveness path: the health one is for readiness
+        found[READINESS] += [p for p in health if p not in found[READINESS]]
     return found
 
 

@@ -25,7 +25,8 @@ class MetricsFacts:
     parse_error: str | None = None
     format: str | None = None
     red: metrics_lint.RedMetrics | None = None
-    state: str = "missing"             # missing | refused | error | parsed | unparseable | not-required | not-probed
+    state: str = "missing"             # missing | elsewhere | refused | error | parsed | unparseable | not-required | not-probed
+    elsewhere: str | None = None       # the repo's separate metrics server ("file:line (call)"), not checked
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -41,10 +42,23 @@ def classify(probe: Probe, catch_all: Probe | None) -> str:
     return OK if 200 <= probe.status < 300 else ERROR
 
 
-def judge(probes: list[Probe], *, required: bool, base_url: str, catch_all: Probe | None) -> MetricsFacts:
+def judge(probes: list[Probe], *, required: bool, base_url: str, catch_all: Probe | None,
+          elsewhere: str | None = None) -> MetricsFacts:
+    """``elsewhere``: the repo's call that serves metrics from a separate server (repo_metrics), if any."""
     facts = MetricsFacts()
     probe = next((p for p in probes if p.verdict == OK), None) or next(
         (p for p in probes if p.verdict in (PROTECTED, ERROR)), None)
+    if probe is None and required and elsewhere:
+        # Not "no metrics": they are served on another port, which this probe of the service cannot see.
+        facts.state = "elsewhere"
+        facts.elsewhere = elsewhere
+        tried = ", ".join(p.path for p in probes)
+        facts.findings.append(make_finding(
+            "HLT026", f"No metrics at GET {tried} on the service's port; the repo serves them from a separate "
+                      f"server ({elsewhere}), on a port of its own: not checked.",
+            {"file": elsewhere.split(":", 1)[0], "line": int(elsewhere.split(":", 1)[1].split(" ", 1)[0])},
+            evidence="\n".join(p.describe for p in probes), stable_location={"probe": "metrics"}))
+        return facts
     if probe is None:
         facts.state = "missing" if required else "not-required"
         if required:

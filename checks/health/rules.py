@@ -75,6 +75,11 @@ _RULES = (
          "The exposition exceeded the audit's response cap, which usually means label cardinality is out "
          "of hand (ids or raw paths in labels). Drop high-cardinality labels; raise [tool.auditor.http] "
          "max_bytes to check it fully."),
+    Rule("HLT026", "Metrics on a separate server, not checked", Severity.INFO,
+         "The repo serves its Prometheus metrics from a server of their own (prometheus_client."
+         "start_http_server), on another port than the service's, often only when a setting turns it on. "
+         "Start the service with it on and set [tool.auditor.health] metrics_path to its full URL "
+         "(metrics_path = \"http://127.0.0.1:9090/metrics\") so the audit checks it."),
     # promtool-style lint of the exposition.
     Rule("HLT030", "Metric without HELP", Severity.LOW,
          "Give every metric a HELP line (the documentation argument of the client library's constructor)."),

@@ -63,13 +63,13 @@ def server() -> Iterator[StubServer]:
 
 @pytest.fixture
 def audit(tmp_path: Path) -> Iterator[Callable[..., Outcome]]:
-    """audit(server, spec=None, **config) → the check's Outcome against the server."""
+    """audit(server, spec=None, repo=None, **config) → the check's Outcome against the server."""
     clients: list[HttpClient] = []
 
-    def run(stub: StubServer, *, spec: str | None = None, **config: object) -> Outcome:
+    def run(stub: StubServer, *, spec: str | None = None, repo: Path | None = None, **config: object) -> Outcome:
         http = HttpClient(stub.url, read_only=True)
         clients.append(http)
-        ctx = AuditContext(target=Target(url=stub.url), http=http, artifacts=Artifacts(http, spec=spec),
+        ctx = AuditContext(target=Target(url=stub.url, repo=repo), http=http, artifacts=Artifacts(http, spec=spec),
                            config=HealthConfig(**config), tmp_dir=tmp_path, deadline=time.monotonic() + 30,
                            read_only=True)
         return HealthCheck().run(ctx)

@@ -436,3 +436,53 @@ def test_deadline_passed_reports_nothing_missing(server, tmp_path):
         outcome = HealthCheck().run(ctx)
     assert outcome.status is Status.WARN and outcome.findings == []
     assert "deadline" in outcome.summary and server.requests == []
+
+
+def test_a_health_path_beside_a_separate_liveness_path_is_the_readiness_probe(server, audit, tmp_path):
+    """/probe/live and /probe/health (a real FastAPI service: the health one opens a database session): the
+    health endpoint is found for readiness, not reported missing."""
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/probe/live": {"get": {"tags": ["probe"]}}, "/probe/health": {"get": {"tags": ["probe"]}},
+                      "/auth/me": {"get": {}}}}
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(spec))
+    server.routes.update({"/probe/live": (200, {"Content-Type": "application/json"}, '"ok"'),
+                          "/probe/health": (200, {"Content-Type": "application/json"}, '"app and database ok"'),
+                          "/metrics": good_routes()["/metrics"]})
+    outcome = audit(server, spec=str(path))
+    assert outcome.metrics["spec_paths"] == {"liveness": ["/probe/live", "/probe/health"],
+                                             "readiness": ["/probe/health"]}
+    assert (outcome.metrics["liveness_path"], outcome.metrics["readiness_path"]) == ("/probe/live", "/probe/health")
+    assert "HLT002" not in rules(outcome)
+    # A lone health path stays a liveness candidate only (one endpoint cannot be both roles' proof).
+    spec["paths"] = {"/health": {"get": {}}}
+    path.write_text(json.dumps(spec))
+    assert audit(server, spec=str(path)).metrics["spec_paths"] == {"liveness": ["/health"], "readiness": []}
+
+
+def test_metrics_served_by_a_separate_server_are_not_verified_never_missing(server, audit, tmp_path):
+    """The repo starts prometheus_client's own server on another port: no HLT020 (high), an HLT026 (info)
+    naming the call, a not-verified entry; metrics_path as that server's full URL checks it."""
+    repo = tmp_path / "repo"
+    (repo / "app" / "core").mkdir(parents=True)
+    (repo / "app" / "core" / "lifespan.py").write_text(
+        "import prometheus_client\n\n\ndef start(settings):\n    if settings.enabled:\n"
+        "        prometheus_client.start_http_server(port=settings.port)\n")
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_metrics.py").write_text("from prometheus_client import start_http_server\n"
+                                                    "start_http_server(0)\n")
+    server.routes.update({k: v for k, v in good_routes().items() if k != "/metrics"})
+    outcome = audit(server, repo=repo)
+    assert rules(outcome) == {"HLT026"}
+    (finding,) = by_rule(outcome, "HLT026")
+    assert finding.severity is Severity.INFO and finding.location == {"file": "app/core/lifespan.py", "line": 6}
+    assert "app/core/lifespan.py:6 (prometheus_client.start_http_server)" in outcome.summary
+    assert outcome.metrics["not_verified"][0]["what"].startswith("metrics served by a separate server")
+    # Without that call in the repo's code (a test's does not count), no metrics is the high finding it was.
+    (repo / "app" / "core" / "lifespan.py").unlink()
+    assert "HLT020" in rules(audit(server, repo=repo))
+    # The separate server given as a full URL is checked like any metrics endpoint.
+    with quick_stub() as metrics_server:
+        metrics_server.routes["/metrics"] = good_routes()["/metrics"]
+        outcome = audit(server, repo=repo, metrics_path=f"{metrics_server.url}/metrics")
+        assert outcome.findings == [] and outcome.metrics["metrics_path"] == f"{metrics_server.url}/metrics"
