@@ -141,7 +141,9 @@ def _ancestors(graph: Graph) -> dict[str, list[Migration]]:
 
 def judge_migration(m: Migration, *, dialect: str = "", preceding: list[Migration] | None = None) -> list[Finding]:
     findings: list[Finding] = []
-    created = {op.table for op in m.upgrade if op.name in ("create_table", "CreateModel") and op.table}
+    created = {op.table for op in m.upgrade if op.name == "create_table" and op.table}
+    # Django model names are case-insensitive: CreateModel(name="FormField") then AddField(model_name="formfield").
+    created |= {op.table.lower() for op in m.upgrade if op.name == "CreateModel" and op.table}
     earlier: list[Op] = [op for before in preceding or [] for op in before.upgrade]
     for op in m.upgrade:
         findings += _destructive(m, op, dialect)
@@ -191,8 +193,22 @@ def backfills(op: Op, table: str | None, column: str | None) -> bool:
         (not table or table in op.source)
 
 
+# Django fields with no column of their own (a join table or nothing at all).
+_NO_COLUMN_FIELD = re.compile(r"(?:ManyToMany|TaggableManager|GenericRelation|GenericForeignKey)", re.I)
+# Django fields whose empty value is not "" (Field.empty_strings_allowed = False) and relations: for the
+# others, blank=True without null makes Django's schema editor fill existing rows with "" (its
+# effective_default), so the column is added safely. Third-party fields inherit True unless they subclass one.
+_NO_EMPTY_STRING_FIELD = re.compile(
+    r"(?:Integer|Float|Decimal|Boolean|Date|Time|Duration|UUID|JSON|IPAddress|ForeignKey|OneToOne|AutoField)", re.I)
+
+
+def _django_fills_rows(op: Op) -> bool:
+    """AddField whose existing rows Django fills without a default: blank=True on a string-like field."""
+    return op.column_kwargs.get("blank") is True and not _NO_EMPTY_STRING_FIELD.search(op.type_new or "")
+
+
 def _not_null(m: Migration, op: Op, created: set[str | None], earlier: list[Op]) -> list[Finding]:
-    if op.table in created:
+    if op.table in created or (op.name == "AddField" and (op.table or "").lower() in created):
         return []  # a column of a table created in the same migration: the table is empty
     kw = op.column_kwargs
     if op.name == "add_column":
@@ -202,7 +218,7 @@ def _not_null(m: Migration, op: Op, created: set[str | None], earlier: list[Op])
                                  evidence=op.source, key=op.describe())]
     elif op.name == "AddField":
         if kw.get("null") is not True and "default" not in kw and not kw.get("primary_key") \
-                and "ManyToMany" not in (op.type_new or ""):
+                and not _NO_COLUMN_FIELD.search(op.type_new or "") and not _django_fills_rows(op):
             return [make_finding("MIG002", f"Migration {m.id} adds NOT NULL field {op.table or '?'}."
                                  f"{op.column or '?'} without a default.", _loc(m, op.line), evidence=op.source,
                                  key=op.describe())]

@@ -363,3 +363,41 @@ def test_dialect_read_from_requirements_directory(tmp_path):
     write(repo / "requirements" / "base.txt", "psycopg2==2.9.11\n")
     outcome, _ = run_check(repo, tmp_path, scratch=False)
     assert outcome.metrics["dialect"] == "postgresql"
+
+
+DJANGO_SAFE_NOT_NULL = '''\
+from django.db import migrations, models
+import django.db.models.deletion
+import modelcluster.contrib.taggit
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = [("shop", "0002_changes")]
+    operations = [
+        migrations.CreateModel(name="FormField", fields=[("id", models.AutoField(primary_key=True))]),
+        # Django splits a new model's foreign keys into AddField after CreateModel: the table is empty.
+        migrations.AddField(model_name="formfield", name="page",
+                            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="shop.order")),
+        # No column: a join table.
+        migrations.AddField(model_name="order", name="tags",
+                            field=modelcluster.contrib.taggit.ClusterTaggableManager(to="taggit.Tag", blank=True)),
+        # blank=True on a string field: Django fills existing rows with "" (its effective default).
+        migrations.AddField(model_name="order", name="mastodon_url", field=models.URLField(blank=True)),
+        # ... but not on an integer: there is no empty string to fill it with.
+        migrations.AddField(model_name="order", name="rank", field=models.IntegerField(blank=True)),
+    ]
+'''
+
+
+def test_django_not_null_fields_that_cannot_fail_are_not_findings(tmp_path):
+    """Seen on wagtail/bakerydemo: five MIG002 highs, none of which can fail on a populated table."""
+    app = tmp_path / "repo" / "shop" / "migrations"
+    write(app / "__init__.py", "")
+    write(app / "0001_initial.py", DJANGO_0001)
+    write(app / "0002_changes.py", DJANGO_0002)
+    write(app / "0003_fields.py", DJANGO_SAFE_NOT_NULL)
+    outcome, _status = run_check(tmp_path / "repo", tmp_path)
+    not_null = sorted(f.message for f in outcome.findings if f.rule_id == "MIG002")
+    assert not_null == ["Migration shop.0002_changes adds NOT NULL field order.total without a default.",
+                        "Migration shop.0003_fields adds NOT NULL field order.rank without a default."]
