@@ -30,7 +30,7 @@ from locust.env import Environment
 
 from checks.latency import hist
 from checks.latency.locustfile import (PLAN_MESSAGE, RESULT_MESSAGE, ClosedModelUser, OpenModelUser, Recorder,
-                                       State, configure)
+                                       State, configure, probe_timer_lag)
 
 WORKER_CONNECT_S = 30.0   # default wait for the workers to report ready (the job may say otherwise)
 POLL_S = 0.05
@@ -254,10 +254,13 @@ def run_locustfile(job: dict[str, Any], result: dict[str, Any]) -> None:
     runner.start(users, spawn_rate=max(users, 10))
     _sleep(float(job["warmup"]))
     State.recorder.reset()
-    State.recorder.start_window(time.monotonic())
+    State.recorder.start_window(time.monotonic(), int(job.get("rounds") or 1), float(job["duration"]))
+    probe_done = gevent.event.Event()
+    gevent.spawn(probe_timer_lag, State.recorder, probe_done)
     measuring["on"] = True
     _sleep(float(job["duration"]))
     measuring["on"] = False
+    probe_done.set()
     State.recorder.close_window()
     runner.quit()
     result["processes"].append(State.recorder.to_json("local", 0))

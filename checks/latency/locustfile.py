@@ -21,11 +21,12 @@ from typing import Any
 import gevent
 import gevent.event
 import gevent.queue
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, User, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from checks.latency import hist
 from checks.latency.schedule import smooth_mix
+from checks.latency.sender import Sender
 
 # Message types between the master and its workers (locust's custom messages).
 PLAN_MESSAGE = "latency_plan"
@@ -35,6 +36,7 @@ ERROR_SAMPLES = 3
 # sleep costs tens of microseconds of hub work, the biggest per-request overhead at high rates). A
 # request sent early is timed from its actual send, so early sending never flatters the latency.
 DISPATCH_AHEAD_S = 0.001
+TIMER_PROBE_S = 0.01
 
 
 def cpu_seconds() -> float:
@@ -44,16 +46,33 @@ def cpu_seconds() -> float:
 
 @dataclass
 class EndpointRecord:
-    histogram: Any = field(default_factory=hist.new)
+    # One histogram per round (the endpoint's total is their sum, added once at the end rather than
+    # recorded twice per request: a record costs microseconds of Python).
+    rounds: list[Any] = field(default_factory=list)
     requests: int = 0       # answered or failed requests recorded (throttled ones excluded)
     errors: int = 0
     throttled: int = 0      # 429 answers: the service rate-limited the generator
     statuses: dict[str, int] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"hist": hist.encode(self.histogram), "requests": self.requests, "errors": self.errors,
-                "throttled": self.throttled, "statuses": self.statuses, "error_samples": self.error_samples}
+    def round_histogram(self, index: int) -> Any:
+        while len(self.rounds) <= index:
+            self.rounds.append(hist.new())
+        return self.rounds[index]
+
+    @property
+    def histogram(self) -> Any:
+        total = hist.new()
+        for part in self.rounds:
+            total.add(part)
+        return total
+
+    def to_json(self, rounds: int) -> dict[str, Any]:
+        row = {"hist": hist.encode(self.histogram), "requests": self.requests, "errors": self.errors,
+               "throttled": self.throttled, "statuses": self.statuses, "error_samples": self.error_samples}
+        if rounds > 1:
+            row["rounds"] = [hist.encode(self.round_histogram(i)) for i in range(rounds)]
+        return row
 
 
 class Recorder:
@@ -67,17 +86,23 @@ class Recorder:
     def reset(self) -> None:
         self.endpoints: dict[str, EndpointRecord] = {}
         self.lag = hist.new()
+        self.timer_lag = hist.new()       # how late a 10 ms timer fired: the process's scheduling delay
         self.sent_series: dict[int, dict[str, Any]] = {}      # by second of intended send time
         self.done_series: dict[int, int] = {}                 # completions by second of finish time
         self.scheduled = self.sent = self.late = self.dropped = self.unfinished = 0
         self.window_start: float | None = None
+        self.window_end: float | None = None
+        self.rounds, self.round_s = 1, 0.0
         self.cpu_start = cpu_seconds()
         self.wall_start = time.monotonic()
         self.cpu_s: float | None = None
         self.wall_s: float | None = None
 
-    def start_window(self, at: float) -> None:
+    def start_window(self, at: float, rounds: int = 1, duration: float = 0.0) -> None:
+        """Measure from ``at`` (monotonic); ``rounds`` equal rounds over ``duration`` seconds."""
         self.window_start = at
+        self.rounds = max(1, rounds)
+        self.round_s = duration / self.rounds if duration > 0 else 0.0
         self.cpu_start = cpu_seconds()
         self.wall_start = time.monotonic()
 
@@ -85,6 +110,12 @@ class Recorder:
         if self.cpu_s is None:
             self.cpu_s = cpu_seconds() - self.cpu_start
             self.wall_s = time.monotonic() - self.wall_start
+            self.window_end = time.monotonic()
+
+    def round_of(self, intended: float) -> int:
+        if self.rounds == 1 or self.window_start is None or self.round_s <= 0:
+            return 0
+        return min(self.rounds - 1, max(0, int((intended - self.window_start) / self.round_s)))
 
     def endpoint(self, name: str) -> EndpointRecord:
         if name not in self.endpoints:
@@ -111,7 +142,7 @@ class Recorder:
             text = text[:200]
             if text not in record.error_samples and len(record.error_samples) < ERROR_SAMPLES:
                 record.error_samples.append(text)
-        hist.record_s(record.histogram, finished - intended)
+        hist.record_s(record.round_histogram(self.round_of(intended)), finished - intended)
         base = self.window_start if self.window_start is not None else intended
         second = int(intended - base)
         bucket = self.sent_series.get(second)
@@ -130,7 +161,9 @@ class Recorder:
             "wall_s": round(self.wall_s or 0.0, 4),
             "scheduled": self.scheduled, "sent": self.sent, "late": self.late, "dropped": self.dropped,
             "unfinished": self.unfinished, "lag": hist.encode(self.lag),
-            "endpoints": {name: rec.to_json() for name, rec in self.endpoints.items()},
+            "timer_lag": hist.encode(self.timer_lag), "rounds": self.rounds,
+            "window_start_mono": self.window_start, "window_end_mono": self.window_end,
+            "endpoints": {name: rec.to_json(self.rounds) for name, rec in self.endpoints.items()},
             "series": {str(s): {"hist": hist.encode(b["hist"]), "requests": b["requests"], "errors": b["errors"]}
                        for s, b in sorted(self.sent_series.items())},
             "completed_series": {str(s): n for s, n in sorted(self.done_series.items())},
@@ -151,7 +184,7 @@ class State:
     closed_cursor = 0
 
 
-def configure(user_class: type[FastHttpUser], job: dict[str, Any]) -> None:
+def configure(user_class: type[User], job: dict[str, Any]) -> None:
     user_class.host = job["host"]
     user_class.default_headers = dict(job.get("headers") or {})
     user_class.network_timeout = float(job["request_timeout"])
@@ -159,7 +192,16 @@ def configure(user_class: type[FastHttpUser], job: dict[str, Any]) -> None:
     user_class.concurrency = int(job["max_in_flight"])
 
 
-def run_open_schedule(user: FastHttpUser) -> None:
+def probe_timer_lag(rec: Recorder, until: gevent.event.Event, period_s: float = TIMER_PROBE_S) -> None:
+    """Sleep ``period_s`` over and over and record how late each wake-up came: the delay this process
+    waited for a CPU (or behind its own busy hub). The machine-health verdict reads its p99."""
+    while not until.is_set() and not State.stop.is_set():
+        began = time.monotonic()
+        gevent.sleep(period_s)
+        hist.record_s(rec.timer_lag, max(0.0, time.monotonic() - began - period_s))
+
+
+def run_open_schedule(user: User) -> None:
     """Fire this process's share of requests i = index, index+count, ... at t0 + i/rate.
 
     Requests are handed to persistent sender greenlets through a queue rather than one new greenlet
@@ -172,6 +214,9 @@ def run_open_schedule(user: FastHttpUser) -> None:
     rate = float(job["rate"])
     warmup, duration = float(job["warmup"]), float(job["duration"])
     max_in_flight = int(job["max_in_flight"])
+    client = Sender(job["host"], dict(job.get("headers") or {}), concurrency=max_in_flight,
+                    connect_timeout=float(job["connect_timeout"]), network_timeout=float(job["request_timeout"]))
+    heads = [client.head(t["path"], t.get("headers") or None) for t in targets]
     now_epoch, now = time.time(), time.monotonic()
     t0 = now + max(0.0, (State.t0_epoch or now_epoch) - now_epoch)
     window_start = t0 + warmup
@@ -184,19 +229,17 @@ def run_open_schedule(user: FastHttpUser) -> None:
     idle = [0]
     in_flight: dict[int, tuple[str, float]] = {}   # taken by a sender, not answered yet
     window_opened = False
+    probe_done = gevent.event.Event()
 
-    def one(i: int, target: dict[str, Any], intended: float, measured: bool) -> None:
+    def one(i: int, index: int, intended: float, measured: bool) -> None:
         started = time.monotonic()
-        in_flight[i] = (target["name"], intended)
+        name = targets[index]["name"]
+        in_flight[i] = (name, intended)
         if measured:
             rec.sent += 1
         status, error = 0, None
         try:
-            response = user.client.get(target["path"], name=target["name"], headers=target.get("headers") or None)
-            status = int(response.status_code or 0)
-            failure = getattr(response, "error", None)  # FastResponse has it only on failure
-            if failure is not None and not status:
-                error = _describe(failure)
+            status = client.get(heads[index])
         except gevent.GreenletExit:
             raise
         except Exception as exc:  # noqa: BLE001 — any client failure is a failed request, not a crash
@@ -205,7 +248,7 @@ def run_open_schedule(user: FastHttpUser) -> None:
             in_flight.pop(i, None)
         if measured and not State.stop.is_set():
             # Sent early (within DISPATCH_AHEAD_S): timed from the actual send, never less than the truth.
-            rec.record(target["name"], min(intended, started), started, time.monotonic(), status, error)
+            rec.record(name, min(intended, started), started, time.monotonic(), status, error)
 
     def sender() -> None:
         while True:
@@ -218,43 +261,49 @@ def run_open_schedule(user: FastHttpUser) -> None:
             finally:
                 idle[0] += 1
 
-    for i in range(State.index, total, State.count):
-        if State.stop.is_set():
-            break
-        intended = t0 + i / rate
-        delay = intended - time.monotonic() - DISPATCH_AHEAD_S
-        if delay > 0:
-            gevent.sleep(delay)
-        measured = intended >= window_start
-        if measured and not window_opened:
-            window_opened = True
-            rec.start_window(window_start)
-        if time.monotonic() > hard_end:
-            rec.dropped += sum(1 for j in range(i, total, State.count) if t0 + j / rate >= window_start)
-            break
-        if measured:
-            rec.scheduled += 1
-        if idle[0] <= queue.qsize() and len(senders) < max_in_flight:
-            idle[0] += 1
-            senders.append(gevent.spawn(sender))
-        queue.put((i, targets[mix[i % len(mix)]], intended, measured))
-    # Drain: queued requests still go out (late); answers outstanding after the request timeout are
-    # failures at their full latency; requests never taken from the queue are dropped.
-    for _ in senders:
-        queue.put(None)
-    if not State.stop.is_set():
-        gevent.joinall(senders, timeout=float(job["request_timeout"]) + 0.5)
-    while not queue.empty():
-        item = queue.get_nowait()
-        if item is not None and item[3]:
-            rec.dropped += 1
-    now = time.monotonic()
-    for i, (name, intended) in list(in_flight.items()):
-        if intended >= window_start and not State.stop.is_set():
-            rec.unfinished += 1
-            rec.record(name, intended, intended, now, 0, "no answer before the run ended")
-    gevent.killall(senders, block=False)
-    rec.close_window()
+    try:
+        for i in range(State.index, total, State.count):
+            if State.stop.is_set():
+                break
+            intended = t0 + i / rate
+            delay = intended - time.monotonic() - DISPATCH_AHEAD_S
+            if delay > 0:
+                gevent.sleep(delay)
+            measured = intended >= window_start
+            if measured and not window_opened:
+                window_opened = True
+                rec.start_window(window_start, int(job.get("rounds") or 1), duration)
+                gevent.spawn(probe_timer_lag, rec, probe_done)
+            if time.monotonic() > hard_end:
+                rec.dropped += sum(1 for j in range(i, total, State.count) if t0 + j / rate >= window_start)
+                break
+            if measured:
+                rec.scheduled += 1
+            if idle[0] <= queue.qsize() and len(senders) < max_in_flight:
+                idle[0] += 1
+                senders.append(gevent.spawn(sender))
+            queue.put((i, mix[i % len(mix)], intended, measured))
+        probe_done.set()
+        # Drain: queued requests still go out (late); answers outstanding after the request timeout are
+        # failures at their full latency; requests never taken from the queue are dropped.
+        for _ in senders:
+            queue.put(None)
+        if not State.stop.is_set():
+            gevent.joinall(senders, timeout=float(job["request_timeout"]) + 0.5)
+        while not queue.empty():
+            item = queue.get_nowait()
+            if item is not None and item[3]:
+                rec.dropped += 1
+        now = time.monotonic()
+        for i, (name, intended) in list(in_flight.items()):
+            if intended >= window_start and not State.stop.is_set():
+                rec.unfinished += 1
+                rec.record(name, intended, intended, now, 0, "no answer before the run ended")
+        gevent.killall(senders, block=False)
+        rec.close_window()
+    finally:
+        probe_done.set()
+        client.close()
 
 
 def _describe(exc: BaseException) -> str:
@@ -262,8 +311,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
 
 
-class OpenModelUser(FastHttpUser):
-    """One per process: its only task runs the arrival-rate schedule, then idles until quit."""
+class OpenModelUser(User):
+    """One per process: its only task runs the arrival-rate schedule (requests through sender.py's pool,
+    not a locust client), then idles until quit."""
 
     host = "http://127.0.0.1"
     wait_time = constant(3600)
