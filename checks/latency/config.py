@@ -17,6 +17,7 @@ MAX_RATE = 2000.0          # requests per second
 MAX_DURATION_S = 300.0     # seconds of measured load
 MAX_WARMUP_S = 60.0
 MAX_WORKERS = 16
+MAX_ROUNDS = 10
 
 
 class EndpointBudget(CheckConfig):
@@ -46,7 +47,13 @@ class LatencyConfig(CheckConfig):
     mode: Literal["open", "closed"] = "open"
     # Defaults keep `audit demo` quick and under the sample service's 600 requests/minute per client.
     rate: float = pydantic.Field(40.0, gt=0, le=MAX_RATE)             # requests per second (open model)
-    duration: float = pydantic.Field(5.0, gt=0, le=MAX_DURATION_S)    # measured seconds
+    # Measured seconds, all rounds together; None = sized (sizing.py): enough for min_samples on every
+    # endpoint at this rate, at most duration_budget.
+    duration: float | None = pydantic.Field(None, gt=0, le=MAX_DURATION_S)
+    duration_budget: float = pydantic.Field(60.0, gt=0, le=MAX_DURATION_S)
+    # The measured load runs as this many consecutive rounds, every endpoint in each; a verdict needs
+    # the rounds to agree (each round's p95 on the same side of the budget).
+    rounds: int = pydantic.Field(3, ge=1, le=MAX_ROUNDS)
     warmup: float = pydantic.Field(1.0, ge=0, le=MAX_WARMUP_S)        # seconds excluded before measuring
     workers: int = pydantic.Field(0, ge=0, le=MAX_WORKERS)            # local locust workers (0 = in-process)
     locustfile: Path | None = None
@@ -55,12 +62,26 @@ class LatencyConfig(CheckConfig):
     p95_ms: float = pydantic.Field(100.0, gt=0)
     error_rate: float = pydantic.Field(0.01, ge=0, le=1)
     endpoints: dict[str, EndpointBudget] = {}
-    # Insufficient data: fewer samples than this for an endpoint, or the generator not keeping up.
-    min_samples: int = pydantic.Field(20, ge=1)
+    # Insufficient data: fewer samples than this for an endpoint, or the generator not keeping up. 100 for
+    # the p95 gate: about 5 samples above p95 (sizing.py says why).
+    min_samples: int = pydantic.Field(100, ge=1)
     max_generator_cpu: float = pydantic.Field(0.9, gt=0, le=1)        # share of one core per process
     max_late_ratio: float = pydantic.Field(0.05, ge=0, le=1)          # requests sent > late_ms late
     late_ms: float = pydantic.Field(25.0, gt=0)
     max_throttled_ratio: float = pydantic.Field(0.01, ge=0, le=1)     # 429 answers tolerated
+    # The machine is "saturated" (health.py) when, over the measured window, its CPUs were this busy, this
+    # many tasks per core waited to run, this share of CPU time was stolen by the hypervisor, or the
+    # generator's timers fired this late (p99).
+    saturation_cpu: float = pydantic.Field(0.9, gt=0, le=1)
+    saturation_runnable: float = pydantic.Field(1.0, gt=0)
+    max_steal: float = pydantic.Field(0.1, ge=0, le=1)
+    max_scheduling_lag_ms: float = pydantic.Field(20.0, gt=0)
+    # Connection cost (conncost.py): this many interleaved pairs of requests per endpoint, one on a fresh
+    # connection and one on a kept-alive one (0 = not measured), within connection_budget seconds in all;
+    # a median difference of at least connection_cost_ms (and a sign test at 1 %) is LAT004.
+    connection_pairs: int = pydantic.Field(12, ge=0, le=100)
+    connection_budget: float = pydantic.Field(10.0, gt=0, le=120)
+    connection_cost_ms: float = pydantic.Field(20.0, gt=0)
     # Traffic.
     exclude: list[str] = []            # "METHOD /path" endpoints to leave out
     extra: list[ExtraRequest] = []

@@ -1,5 +1,6 @@
 """Judging, in pure functions over the load subprocess's saved result (no I/O): merge the per-process
-HdrHistograms exactly, compute the contract metrics, apply the gates and the "insufficient data" rules.
+HdrHistograms exactly, compute the contract metrics, apply the gates (gates.py: the p95 interval, the
+rounds, the machine's health) and the "insufficient data" rules.
 """
 
 from __future__ import annotations
@@ -7,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.defects import server_error_defect
 from auditor.model import Finding, Outcome, Status
 
-from checks.latency import hist
-from checks.latency.config import LatencyConfig
+from checks.latency import gates, hist, sizing
+from checks.latency.config import MAX_DURATION_S, LatencyConfig
+from checks.latency.gates import ms as _ms
+from checks.latency.observed import Observed, connection_findings, machine_health
 from checks.latency.rules import make_finding
 
 GENERATOR = {"scope": "load generator"}   # stable location for findings about the generator itself
@@ -31,12 +33,16 @@ class Run:
     excluded_note: str = ""        # "5 excluded: 401 without credentials — give --header" (console line)
     probes: list[dict[str, str]] = field(default_factory=list)
     capped: list[str] = field(default_factory=list)   # settings lowered to the hard ceilings
+    rounds: int = 1
+    duration_source: str = "given"   # "sized" (sizing.py) or "given" (--load-duration or the config)
+    needed_s: float = 0.0            # measured seconds that give every endpoint min_samples
 
 
 @dataclass
 class EndpointStats:
     name: str
     histogram: Any
+    rounds: list[Any] = field(default_factory=list)   # one histogram per round (empty: a single round)
     requests: int = 0
     errors: int = 0
     throttled: int = 0
@@ -68,6 +74,9 @@ class Merged:
     unfinished: int = 0
     processes: list[dict[str, Any]] = field(default_factory=list)
     series: list[dict[str, Any]] = field(default_factory=list)
+    timer_lag: Any = field(default_factory=hist.new)
+    window_start: float | None = None      # time.monotonic() of the measured window, earliest process
+    window_end: float | None = None
 
 
 def merge(processes: list[dict[str, Any]]) -> Merged:
@@ -80,6 +89,10 @@ def merge(processes: list[dict[str, Any]]) -> Merged:
         for name, data in proc.get("endpoints", {}).items():
             stats = endpoints.get(name) or endpoints.setdefault(name, EndpointStats(name, hist.new()))
             stats.histogram.add(hist.decode(data["hist"]))
+            for index, text in enumerate(data.get("rounds", [])):
+                while len(stats.rounds) <= index:
+                    stats.rounds.append(hist.new())
+                stats.rounds[index].add(hist.decode(text))
             stats.requests += int(data["requests"])
             stats.errors += int(data["errors"])
             stats.throttled += int(data.get("throttled", 0))
@@ -89,6 +102,13 @@ def merge(processes: list[dict[str, Any]]) -> Merged:
                 if sample not in stats.error_samples and len(stats.error_samples) < 3:
                     stats.error_samples.append(sample)
         lag.add(hist.decode(proc["lag"]))
+        if proc.get("timer_lag"):
+            merged.timer_lag.add(hist.decode(proc["timer_lag"]))
+        start, end = proc.get("window_start_mono"), proc.get("window_end_mono")
+        if start is not None:
+            merged.window_start = min(start, merged.window_start if merged.window_start is not None else start)
+        if end is not None:
+            merged.window_end = max(end, merged.window_end if merged.window_end is not None else end)
         for key in ("scheduled", "sent", "late", "dropped", "unfinished"):
             setattr(merged, key, getattr(merged, key) + int(proc.get(key, 0)))
         for second, bucket in proc.get("series", {}).items():
@@ -125,7 +145,8 @@ def budgets_for(name: str, config: LatencyConfig) -> tuple[float, float]:
     return p95, errors
 
 
-def judge(result: dict[str, Any], config: LatencyConfig, run: Run) -> Outcome:
+def judge(result: dict[str, Any], config: LatencyConfig, run: Run, observed: Observed | None = None) -> Outcome:
+    observed = observed or Observed()
     if run.mode == "closed":
         return _judge_capacity(result, config, run)
     merged = merge(result.get("processes", []))
@@ -144,43 +165,13 @@ def judge(result: dict[str, Any], config: LatencyConfig, run: Run) -> Outcome:
     if {"LAT011", "LAT012"} & {f.rule_id for f in findings}:
         caveat = (" The load generator itself was late or saturated during the run (see LAT011/LAT012), so part "
                   "of this may be its own delay.")
-    rows: list[dict[str, Any]] = []
-    gated = run.mode == "open"
-    for name in sorted(merged.endpoints):
-        stats = merged.endpoints[name]
-        summary = hist.summary_ms(stats.histogram)
-        p95_budget, error_budget = budgets_for(name, config)
-        rows.append({"method": stats.method, "path": stats.path, "requests": stats.requests,
-                     "p50_ms": summary["p50_ms"], "p95_ms": summary["p95_ms"], "p99_ms": summary["p99_ms"],
-                     "max_ms": summary["max_ms"], "error_rate": round(stats.error_rate, 4),
-                     "rps": round(stats.requests / run.duration, 2) if run.duration else None,
-                     "throttled": stats.throttled, "p95_budget_ms": p95_budget})
-        location = {"endpoint": name}
-        figures = (f"p50 {_ms(summary['p50_ms'])} · p95 {_ms(summary['p95_ms'])} · p99 {_ms(summary['p99_ms'])}"
-                   f" · max {_ms(summary['max_ms'])} over {stats.requests} requests")
-        if stats.requests < config.min_samples:
-            insufficient.append(f"{name}: {stats.requests} samples")
-            findings.append(make_finding(
-                "LAT010", f"{name} got {stats.requests} measured requests, fewer than min_samples = "
-                f"{config.min_samples}: its percentiles are not judged ({figures}).", location,
-                evidence=figures))
-            continue
-        p95 = summary["p95_ms"]
-        # A closed model under-reports stalls, so its p95 is not gated; its errors are errors all the same.
-        if gated and p95 is not None and p95 > p95_budget:
-            findings.append(make_finding(
-                "LAT001", f"{name} answered with p95 {_ms(p95)} under a steady {run.rate:g} req/s "
-                f"(all endpoints), over the {p95_budget:g} ms budget.{caveat}", location,
-                evidence=f"{figures}; open model, latency from the intended send time"))
-        if stats.errors and stats.error_rate > error_budget:
-            every = "every request failed" if stats.errors == stats.requests else \
-                f"{stats.errors} of {stats.requests} requests failed"
-            finding = make_finding(
-                "LAT002", f"{name}: {every} ({100 * stats.error_rate:.1f} %, budget {100 * error_budget:g} %).",
-                location, evidence="; ".join(stats.error_samples) or _statuses(stats.statuses))
-            if _mostly_server_errors(stats.statuses, stats.errors):
-                finding.defect = server_error_defect(name)  # the openapi check's OAS101 is the same defect
-            findings.append(finding)
+    timer = hist.summary_ms(merged.timer_lag)
+    machine, service, health_series, machine_verdict = machine_health(
+        observed, (merged.window_start, merged.window_end), timer["p99_ms"], requests + throttled, config)
+    gated = gates.evaluate(merged, config, run, machine_verdict, caveat, budgets_for)
+    findings += gated.findings
+    findings += connection_findings(observed.connection, config, run.base_url)
+    insufficient += gated.insufficient
     total = hist.summary_ms(merged.total)
     errors = sum(s.errors for s in merged.endpoints.values())
     lag = hist.summary_ms(merged.lag)
@@ -191,33 +182,66 @@ def judge(result: dict[str, Any], config: LatencyConfig, run: Run) -> Outcome:
             "LAT015", "These figures come from your locustfile's users (a closed model): latency is measured "
             "from each request's actual send time, so stalls that slow the users down are under-reported; "
             "the p95 budget is not applied to them (the error budget is).", {"url": run.base_url}, stable_location=GENERATOR))
+    whole = gates.overall(merged)
     metrics: dict[str, Any] = {
         "method": _method_sentence(run, config),
         "mode": run.mode,
         "p50_ms": total["p50_ms"], "p95_ms": total["p95_ms"], "p99_ms": total["p99_ms"], "max_ms": total["max_ms"],
+        "p95_ci_ms": whole["p95_ci_ms"], "confidence": gates.CONFIDENCE,
         "rps": round(requests / run.duration, 2) if run.duration else None,
         "requests": requests,
         "error_rate": round(errors / requests, 4) if requests else 0.0,
         "target_rate": run.rate if run.mode == "open" else None,
-        "duration_s": run.duration, "warmup_s": run.warmup, "workers": run.workers,
+        "duration_s": run.duration, "duration_source": run.duration_source, "warmup_s": run.warmup,
+        "workers": run.workers, "min_samples": config.min_samples,
         "p95_budget_ms": config.p95_ms, "error_budget": config.error_rate,
+        "round_count": run.rounds, "rounds": whole["rounds"], "round_spread_ms": whole["round_spread_ms"],
         "scheduled": merged.scheduled, "sent": merged.sent, "late": merged.late, "dropped": merged.dropped,
         "unfinished": merged.unfinished, "throttled": throttled,
         "schedule_lag_p50_ms": lag["p50_ms"], "schedule_lag_p99_ms": lag["p99_ms"],
         "schedule_lag_max_ms": lag["max_ms"],
         "generator_cpu_percent": max((p["cpu_percent"] or 0.0 for p in merged.processes), default=None),
         "generator_processes": merged.processes,
-        "insufficient_data": insufficient,
-        "endpoints": rows,
+        "machine": machine, "service": service, "health_timeseries": health_series,
+        "insufficient_data": insufficient, "inconclusive": gated.inconclusive,
+        "endpoints": gated.rows,
         "timeseries": merged.series,
     }
+    if observed.connection or observed.connection_note:
+        metrics["connection_cost"] = observed.connection
+        if observed.connection_note:
+            metrics["connection_cost_note"] = observed.connection_note
+    metrics["not_verified"] = _not_verified(insufficient, gated.inconclusive, machine, run)
     if run.excluded:
         metrics["excluded"] = run.excluded
     if run.capped:
         metrics["capped"] = run.capped
-    status = Status.WARN if insufficient else None
+    status = Status.WARN if insufficient or gated.inconclusive else None
     return Outcome(summary=_summary(metrics, findings, run, insufficient), metrics=metrics, findings=findings,
                    status=status)
+
+
+def _not_verified(insufficient: list[str], inconclusive: list[str], machine: dict[str, Any], run: Run
+                  ) -> list[dict[str, str]]:
+    """What the report's "not verified" list says for this check (reports/digest.py reads it)."""
+    out = []
+    short = [line for line in insufficient if ": " in line and line.endswith("samples")]
+    if short:
+        out.append({"what": f"latency not judged on {len(short)} endpoint{'s' if len(short) != 1 else ''}: too few "
+                            "samples", "action": sizing_hint(run)})
+    if len(short) < len(insufficient):
+        out.append({"what": "latency figures not trusted: " + "; ".join(i for i in insufficient if i not in short),
+                    "action": "see the latency check's low findings (LAT011-LAT014)"})
+    if inconclusive:
+        action = ("re-run on a machine with CPU to spare" if machine.get("saturated")
+                  else "raise --load-duration for a narrower interval")
+        out.append({"what": f"latency inconclusive on {len(inconclusive)} endpoint"
+                            f"{'s' if len(inconclusive) != 1 else ''}", "action": action})
+    return out
+
+
+def sizing_hint(run: Run) -> str:
+    return sizing.hint(run.needed_s, MAX_DURATION_S) if run.needed_s else "raise --load-duration or check fewer endpoints"
 
 
 def _generator_findings(result: dict[str, Any], merged: Merged, config: LatencyConfig, run: Run,
@@ -326,15 +350,30 @@ def _summary(metrics: dict[str, Any], findings: list[Finding], run: Run, insuffi
         return "insufficient data: no request was measured" + (f" ({'; '.join(insufficient)})" if insufficient
                                                               else "") + note
     over = sorted({f.location.get("endpoint", "") for f in findings if f.rule_id in ("LAT001", "LAT002")})
-    text = (f"p95 {_ms(metrics['p95_ms'])} (budget {metrics['p95_budget_ms']:g} ms), "
+    low, high = (metrics.get("p95_ci_ms") or [None, None])[:2]
+    interval = f" [95 % interval {gates.interval_text(low, high)}]" if low is not None else ""
+    text = (f"p95 {_ms(metrics['p95_ms'])}{interval} (budget {metrics['p95_budget_ms']:g} ms), "
             f"{100 * metrics['error_rate']:.1f} % errors over {metrics['requests']} requests at "
-            f"{metrics['rps']:g} req/s on {len(metrics['endpoints'])} endpoints{note}")
+            f"{metrics['rps']:g} req/s{f' in {run.rounds} rounds' if run.rounds > 1 else ''} on "
+            f"{len(metrics['endpoints'])} endpoints{note}")
     if run.mode == "locustfile":
         text += " (your locustfile, closed model)"
     if over:
         text += f"; over budget: {', '.join(over[:3])}" + (f" and {len(over) - 3} more" if len(over) > 3 else "")
-    if insufficient:
-        text += f"; insufficient data: {'; '.join(insufficient[:3])}"
+    inconclusive = metrics.get("inconclusive") or []
+    if inconclusive:
+        text += f"; inconclusive: {', '.join(i.split(': ', 1)[0] for i in inconclusive[:3])}" + (
+            f" and {len(inconclusive) - 3} more" if len(inconclusive) > 3 else "")
+    short = [i for i in insufficient if i.endswith("samples")]
+    if short:
+        text += (f"; insufficient data: {len(short)} endpoint{'s' if len(short) != 1 else ''} under "
+                 f"{metrics['min_samples']} samples — {sizing_hint(run)}")
+    others = [i for i in insufficient if i not in short]
+    if others:
+        text += f"; insufficient data: {'; '.join(others[:3])}"
+    machine = metrics.get("machine") or {}
+    if machine.get("saturated"):
+        text += f"; measured on a saturated machine ({', '.join(machine.get('saturation_reasons') or [])})"
     return text
 
 
@@ -351,24 +390,14 @@ def _method_sentence(run: Run, config: LatencyConfig) -> str:
     remote = config.remote_workers
     where = (f"{run.workers} local{f' and {remote} remote' if remote else ''} locust worker processes under a "
              "master") if run.workers or remote else "one locust process"
-    return (f"Open model: {run.rate:g} requests per second at fixed intended send times for {run.duration:g} s "
-            f"after {run.warmup:g} s warm-up (excluded), spread over the spec's GET operations by weight "
-            f"(smooth round-robin), sent by locust FastHttpUser from {where}; latency from each request's "
-            "intended send time (no coordinated omission) into per-endpoint HdrHistograms (3 significant "
-            "digits, merged exactly across processes); 429 answers counted apart; schedule lag and the "
-            "generator's CPU reported.")
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
-
-
-def _mostly_server_errors(statuses: dict[str, int], errors: int) -> bool:
-    server = sum(n for status, n in statuses.items() if str(status).startswith("5"))
-    return errors > 0 and server * 2 > errors
-
-
-def _statuses(statuses: dict[str, int]) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items(), key=lambda kv: -kv[1]))
+    length = (f"{run.duration:g} s (sized for at least {config.min_samples} samples per endpoint)"
+              if run.duration_source == "sized" else f"{run.duration:g} s")
+    return (f"Open model: {run.rate:g} requests per second at fixed intended send times for {length} "
+            f"after {run.warmup:g} s warm-up (excluded), in {run.rounds} consecutive round"
+            f"{'s' if run.rounds != 1 else ''}, spread over the spec's GET operations by weight (smooth "
+            f"round-robin), sent from {where} over kept-alive connections (geventhttpclient's pool, the client "
+            "under locust's FastHttpUser); latency from each request's intended send time (no coordinated "
+            "omission) into per-endpoint HdrHistograms (3 significant digits, merged exactly across processes); "
+            "p95 with a distribution-free 95 % interval (order statistics) — a fail needs its lower end over the "
+            "budget in every round; 429 answers counted apart; schedule lag, the generator's CPU, the machine's "
+            "health and the service's own cost sampled.")

@@ -28,6 +28,15 @@ _RULES = (
          "The closed-model ramp found p95 or the error rate breaking its budget before the throughput "
          "reached --load-rate. Scale out (more workers or instances), remove the bottleneck the slowest "
          "endpoint shows, or lower the target if it was too high."),
+    # Measured apart from the gates: not a readiness requirement, but a cost every client pays.
+    Rule("LAT004", "Fresh and kept-alive connections answer at different speeds", Severity.MEDIUM,
+         "Slow only on kept-alive connections: usually Nagle's algorithm meeting delayed ACKs (the server "
+         "writes the head and the body in separate small sends without TCP_NODELAY — common in development "
+         "servers; serve with a production server such as gunicorn or uvicorn, or set TCP_NODELAY), or a "
+         "keep-alive handler that blocks. Slow only on fresh connections: per-connection work — a reverse "
+         "DNS lookup of each client, a TLS handshake without session reuse, a small listen backlog, "
+         "accept() behind a busy event loop. Clients behind a pooling proxy see the kept-alive figure, "
+         "one-shot clients the fresh one."),
     # Insufficient data: the numbers cannot be trusted, so the check warns instead of passing.
     Rule("LAT010", "Too few samples for an endpoint", Severity.LOW,
          "A percentile of a handful of requests means little. Run longer or faster (--load-duration, "
@@ -50,6 +59,17 @@ _RULES = (
          "These figures come from a closed model (your locustfile or the capacity ramp): users wait for "
          "each answer, so a stalling server slows the load and hides its stalls. Gate on the default "
          "open model (arrival rate, latency from the intended send time)."),
+    Rule("LAT016", "p95 inconclusive against the budget", Severity.LOW,
+         "Neither pass nor fail can be claimed: the p95's 95 % interval straddles the budget, or the rounds "
+         "disagree (one round over, another within). Near the budget, more samples narrow the interval "
+         "(--load-duration); rounds that disagree mean the service or the machine changed during the run "
+         "(a periodic job, a GC pause, a noisy neighbour) — look at the per-round p95 and the machine's "
+         "figures, and re-run on a quiet machine."),
+    Rule("LAT017", "Over budget, but measured on a saturated machine", Severity.LOW,
+         "The machine the audit ran on was saturated (its CPUs busy, tasks waiting to run, CPU stolen, or "
+         "the generator's timers late) and that can explain this endpoint's latency, so it is not reported "
+         "as a failure. Re-run where the service and the generator have CPU to spare (fewer parallel CI "
+         "jobs, a bigger runner), or run the service elsewhere than the generator."),
 )
 
 CATALOGUE: Catalogue[Rule] = Catalogue(DOCS, _RULES)
