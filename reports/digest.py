@@ -60,7 +60,9 @@ def _latency(check: CheckResult) -> str | None:
         return None
     shown = round(p95) if p95 >= 10 else round(p95, 1)
     text = f"p95 {format_number(shown)} ms" + (f" of {format_number(budget)}" if budget else "")
-    return text + (" (insufficient data)" if check.metrics.get("insufficient_data") else "")
+    if check.metrics.get("insufficient_data"):
+        return text + " (insufficient data)"
+    return text + (" (inconclusive)" if check.metrics.get("inconclusive") else "")
 
 
 def _nplusone(check: CheckResult) -> str | None:

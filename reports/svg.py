@@ -109,14 +109,17 @@ def bar_chart(labels: Sequence[object], values: Sequence[object], *, budget: flo
             f'<text x="{_f(x_of(value) + 4)}" y="{_f(y + 15)}" font-size="11" class="value">'
             f'{_esc(_with_unit(value, unit))}</text></g>')
     if budget is not None:
-        bx = x_of(_num(budget))
-        parts.append(
-            f'<line x1="{_f(bx)}" y1="{_f(top - 4)}" x2="{_f(bx)}" y2="{_f(height - 4)}" class="budget" '
-            f'stroke="#555" stroke-dasharray="4 3"/>'
-            f'<text x="{_f(bx)}" y="11" text-anchor="middle" font-size="10" class="budget-label">'
-            f'budget {_esc(_with_unit(_num(budget), unit))}</text>')
+        parts.append(_budget_marker(x_of(_num(budget)), top, height, _num(budget), unit))
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _budget_marker(bx: float, top: float, height: float, budget: float, unit: str) -> str:
+    """The dashed vertical budget line of a horizontal chart, labelled above the rows."""
+    return (f'<line x1="{_f(bx)}" y1="{_f(top - 4)}" x2="{_f(bx)}" y2="{_f(height - 4)}" class="budget" '
+            f'stroke="#555" stroke-dasharray="4 3"/>'
+            f'<text x="{_f(bx)}" y="11" text-anchor="middle" font-size="10" class="budget-label">'
+            f'budget {_esc(_with_unit(budget, unit))}</text>')
 
 
 def stacked_bar_chart(labels: Sequence[object], series: Sequence[tuple[str, Sequence[object]]], *,
@@ -197,6 +200,61 @@ def line_chart(points: Sequence[tuple[object, object]], *, unit: str = "", x_uni
     else:
         parts.append(f'<text x="{_f(pad_l + 8)}" y="{_f(pad_t + plot_h / 2)}" font-size="11" class="muted">'
                      "no data</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def interval_chart(labels: Sequence[object], points: Sequence[object], lows: Sequence[object],
+                   highs: Sequence[object], *, marks: Sequence[Sequence[object]] | None = None,
+                   budget: float | None = None, unit: str = "", title: str = "", width: int = 640) -> Markup:
+    """One row per label: a dot at the point estimate, a whisker over its confidence interval (``highs``
+    None: no upper end, drawn to the edge and labelled "unbounded"), optional small hollow ``marks`` per
+    row (e.g. each round's value), and a dashed budget line. A row whose lower end is over the budget is
+    ``over`` (red); one whose interval straddles it ``straddles``."""
+    rows = []
+    for i, label in enumerate(labels):
+        high = highs[i] if i < len(highs) else None
+        rows.append((_text(label), str(label), _num(points[i] if i < len(points) else 0),
+                     _num(lows[i] if i < len(lows) else 0), None if high is None else _num(high),
+                     [_num(m) for m in ((marks[i] if marks and i < len(marks) else None) or [])]))
+    label_w = min(LABEL_MAX, max((len(r[0]) for r in rows), default=4)) * CHAR_W + 12
+    value_w = 150
+    top = 18 if budget is not None else 6
+    height = top + ROW_H * max(1, len(rows)) + 6
+    plot_x, plot_w = label_w, max(60.0, width - label_w - value_w)
+    peak = max([max([r[2], r[3], r[4] or 0.0] + r[5]) for r in rows] + [_num(budget), 0.0])
+    scale_max = _nice_max(peak)
+
+    def x_of(v: float) -> float:
+        return plot_x + plot_w * min(v, scale_max) / scale_max
+
+    parts = [_open(width, height, title, "interval-chart")]
+    if not rows:
+        parts.append(f'<text x="4" y="{_f(top + 14)}" class="muted" font-size="11">no data</text>')
+    for i, (shown, full, point, low, high, row_marks) in enumerate(rows):
+        y = top + i * ROW_H + 11
+        over = budget is not None and low > _num(budget)
+        straddles = budget is not None and not over and (high is None or high > _num(budget))
+        css, fill = ("over", OVER_FILL) if over else (("straddles", "#b8860b") if straddles else ("bar", DEFAULT_FILL))
+        right = x_of(high) if high is not None else plot_x + plot_w
+        upper = _with_unit(high, unit) if high is not None else "unbounded"
+        text = f"{_with_unit(point, unit)} [{_with_unit(low, unit)}–{upper}]"
+        parts.append(
+            f'<g><title>{_esc(full, 500)}: {_esc(text)}</title>'
+            f'<text x="{_f(label_w - 6)}" y="{_f(y + 4)}" text-anchor="end" font-size="11" class="label">'
+            f'{escape(shown)}</text>'
+            # The whisker is a thin bar (not a line) so it has area even when the interval is one value.
+            + f'<rect x="{_f(x_of(low))}" y="{_f(y - 1)}" width="{_f(max(right - x_of(low), 0.0))}" height="2" '
+              f'class="whisker {css}" fill="{fill}"/>'
+            + _line(x_of(low), y - 5, x_of(low), y + 5, f"whisker {css}", f'stroke="{fill}" stroke-width="2"')
+            + (_line(right, y - 5, right, y + 5, f"whisker {css}", f'stroke="{fill}" stroke-width="2"')
+               if high is not None else "")
+            + "".join(f'<circle cx="{_f(x_of(m))}" cy="{_f(y)}" r="2.5" class="mark" fill="none" stroke="#555"/>'
+                      for m in row_marks)
+            + f'<circle cx="{_f(x_of(point))}" cy="{_f(y)}" r="4" class="point {css}" fill="{fill}"/>'
+            f'<text x="{_f(plot_x + plot_w + 6)}" y="{_f(y + 4)}" font-size="11" class="value">{_esc(text)}</text></g>')
+    if budget is not None:
+        parts.append(_budget_marker(x_of(_num(budget)), top, height, _num(budget), unit))
     parts.append("</svg>")
     return Markup("".join(parts))
 
