@@ -18,7 +18,7 @@ from tests.processes import watch_processes
 
 def test_endpoint_answering_only_errors_fails_the_error_gate(tmp_path):
     with latency_server(failing(503), paths=("/a",)) as server:
-        outcome, _ = run_check(server.url, tmp_path, rate=30, duration=1)
+        outcome, _ = run_check(server.url, tmp_path, rate=100, duration=1)
     assert rules(outcome) == {"LAT002"}
     finding = outcome.findings[0]
     assert finding.location == {"endpoint": "GET /a"} and "every request failed" in finding.message

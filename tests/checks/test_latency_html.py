@@ -32,6 +32,24 @@ def test_charts_show_every_endpoint_the_budget_and_the_time_series():
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html   # untrusted names are escaped
 
 
+def test_the_interval_rounds_machine_and_service_cost_are_drawn():
+    from checks.latency.observed import Observed
+    from checks.latency.serviceproc import ServiceRef
+    from tests.checks.test_latency_confidence import RUN, _samples
+    from tests.checks.test_latency_confidence import process as rounds_process
+
+    proc = rounds_process({"GET /slow": [[150.0] * 40] * 3, "GET /fast": [[5.0] * 40] * 3})
+    observed = Observed(samples=_samples(0.4, 0, service_cpu=0.1), cores=2, service=ServiceRef(roots=[42], how="t"))
+    outcome = judge({"processes": [proc]}, LatencyConfig(), RUN, observed)
+    html = _render(outcome)
+    chart = html.split('aria-label="p95 and its 95 % interval per endpoint (ms)"', 1)[1].split("</svg>", 1)[0]
+    assert 'class="point over"' in chart and 'class="point bar"' in chart      # /slow over, /fast within
+    assert chart.count('class="mark"') == 6                                     # 3 rounds x 2 endpoints
+    assert "GET /slow: 150.0 ms [149.9 ms–150.0 ms]" in chart   # p95 [lower end–upper end], HdrHistogram buckets
+    for title in ("machine CPU busy (%)", "service CPU (% of one core)", "service RSS (MB)"):
+        assert f'aria-label="{title}"' in html
+
+
 def test_capacity_ramp_chart_and_no_crash_on_sparse_metrics():
     steps = [{**process({"GET /a": [10.0] * 50}, wall_s=1.0), "users": 1},
              {**process({"GET /a": [200.0] * 60}, wall_s=1.0), "users": 2}]
