@@ -47,7 +47,8 @@ _TOOLING_FILE = re.compile(r"(?i)^(\.gitlab-ci\.ya?ml|jenkinsfile|\.drone\.ya?ml
 _ROOT_TOOLING_FILE = re.compile(r"(?i)^(noxfile\.py|tasks\.py|fabfile\.py|setup\.py|dodo\.py)$")
 _MIGRATION_DIRS = frozenset({"migrations", "alembic", "versions", "migrate", "db/migrate"})
 _SEED_FILE = re.compile(r"(?i)^(seed.*|.*_seed\.py|.*seeds?\.py|populate.*|fake_?data.*|load_?data.*|"
-                        r"init_?db.*|create_?demo.*|demo_?data.*|mock_?data.*)\.(py|js|ts|rb|sql)$")
+                        r"init_?db.*|create_?demo.*|demo_?data.*|mock_?data.*|create_?random.*|random_?data.*|"
+                        r"(?:create|generate|make)_?(?:fake|test|sample|dummy)_?data.*)\.(py|js|ts|rb|sql)$")
 _SEED_DIRS = frozenset({"seeds", "seed", "seeders"})
 
 

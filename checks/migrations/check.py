@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from auditor.interface import AuditContext, CheckError, CheckSkipped, Safety
-from auditor.model import Finding, Outcome, Section, Status
+from auditor.model import Finding, Outcome, Section, Severity, Status
 from auditor.projectkind import detect as detect_kind
 from auditor.redact import redact
 from auditor.sandbox import Sandbox, SandboxError, one_line
@@ -109,6 +109,7 @@ class MigrationsCheck:
             except GitError as exc:
                 raise CheckError(f"--base-ref: {exc}") from None
             metrics["base_ref"] = str(base_ref)
+            _settle_merged(findings, metrics["changes_since_base"], str(base_ref))
         return Outcome(summary=_summary(histories, heads, findings, scratch_rows, metrics), metrics=metrics,
                        findings=findings, status=status)
 
@@ -323,6 +324,21 @@ def _changes(repo: Path, ref: str, histories: list[History]) -> list[dict[str, A
         rows.append({"change": words.get(status[:1], status), "file": name, "id": m.id if m else "",
                      "message": m.message if m else "", "operations": _ops_text(m) if m else ""})
     return rows
+
+
+# Rules about what one migration file does: with --base-ref, a file merged before it is history (applied
+# wherever the base runs), not a change under review.
+_PER_FILE_RULES = frozenset({"MIG001", "MIG002", "MIG003", "MIG006"})
+
+
+def _settle_merged(findings: list[Finding], changes: list[dict[str, Any]], base_ref: str) -> None:
+    """Per-file findings on migrations unchanged since the base become info, saying why: the reviewer
+    gates on the migrations the change adds (a destructive drop merged two years ago already ran)."""
+    changed = {row["file"] for row in changes if row["change"] != "deleted"}
+    for finding in findings:
+        if finding.rule_id in _PER_FILE_RULES and finding.location.get("file") not in changed:
+            finding.severity = Severity.INFO
+            finding.message += f" (merged before {base_ref}: history, not a change under review)"
 
 
 def _method(config: MigrationsConfig) -> str:

@@ -263,6 +263,11 @@ REVISION_LINE = re.compile(r"^\s*(?:down_revision|revision|branch_labels|depends
                            re.IGNORECASE)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 INTEGRITY = re.compile(r"^(sha1|sha256|sha384|sha512)-[A-Za-z0-9+/=]+$")
+# A hex digest assigned to a key that names it as one ("file_hash": "214c...", etag = "...", "sha256": ...):
+# content fingerprints (Wagtail's image fixtures, caches), not secrets. A key naming a secret is never one.
+DIGEST_KEY = re.compile(r"[\"']?\b[\w.-]*(?:hash|checksum|digest|etag|sha1|sha256|sha512|md5|fingerprint)[\w.-]*\b[\"']?"
+                        r"\s*[:=]\s*[\"']?([0-9a-fA-F]{16,128})\b", re.IGNORECASE)
+SECRET_KEY_NAME = re.compile(r"secret|passw|token|api_?key|private|credential|salt|hmac", re.IGNORECASE)
 NOT_A_VALUE = re.compile(r"^(true|false|yes|no|on|off|none|null|nil|undefined|\*+)$", re.IGNORECASE)
 URL_WITHOUT_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^@/\s]+(/|$)", re.IGNORECASE)
 # Detectors whose hits outside production code are still verified credentials: medium, not low.
@@ -278,6 +283,11 @@ def identifier_reason(hit: Hit, line: str) -> str | None:
         return "a migration revision id"
     if UUID.match(hit.value) or INTEGRITY.match(hit.value):
         return "a UUID or an integrity hash"
+    if rule_id == "SEC014":
+        for digest in DIGEST_KEY.finditer(line):
+            key = digest.group(0)[:digest.start(1) - digest.start(0)]
+            if digest.group(1) == hit.value and not SECRET_KEY_NAME.search(key):
+                return "a content hash under a key that names it (file_hash, checksum, etag)"
     if rule_id in ("SEC010", "SEC014") and (NOT_A_VALUE.match(hit.value) or URL_WITHOUT_CREDENTIALS.match(hit.value)):
         return "not a credential value (a boolean, a placeholder mask or a URL without credentials)"
     return None

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from auditor.interface import CheckSkipped
+from auditor.model import Severity
 from tests.checks.migrations_helpers import (ENV_PY, MODELS_HEAD, REV_0001, REV_0002_NICKNAME, add_revision,
                                              make_alembic_repo, rule_ids, run_check, write)
 from tests.conftest import REPO_ROOT, run_audit_cli
@@ -401,3 +402,23 @@ def test_django_not_null_fields_that_cannot_fail_are_not_findings(tmp_path):
     not_null = sorted(f.message for f in outcome.findings if f.rule_id == "MIG002")
     assert not_null == ["Migration shop.0002_changes adds NOT NULL field order.total without a default.",
                         "Migration shop.0003_fields adds NOT NULL field order.rank without a default."]
+
+
+def test_with_a_base_ref_merged_migrations_are_history_not_a_change_under_review(tmp_path):
+    """A column dropped in a migration merged before the base is info (it ran wherever the base runs); the
+    same kind of defect in a migration the change adds stays high."""
+    drop_email = ("0002", "0001", "Drop email", '    op.drop_column("users", "email")\n',
+                  '    op.add_column("users", sa.Column("email", sa.String(100), nullable=True))\n')
+    repo = make_alembic_repo(tmp_path / "repo", [REV_0001, drop_email])
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run([*git, *args], cwd=repo, check=True, capture_output=True)
+    add_revision(repo, "0003", "0002", "Drop users", '    op.drop_table("users")\n', "    pass\n")
+    outcome, _ = run_check(repo, tmp_path, settings={"base_ref": "main"}, scratch=False)
+    destructive = {f.location["file"]: f for f in outcome.findings if f.rule_id == "MIG001"}
+    merged, added = destructive["migrations/versions/0002.py"], destructive["migrations/versions/0003.py"]
+    assert merged.severity is Severity.INFO and "merged before main" in merged.message
+    assert added.severity is Severity.HIGH and "merged before" not in added.message
+    # Without a base every file is judged as it is.
+    outcome, _ = run_check(repo, tmp_path, scratch=False)
+    assert all(f.severity is Severity.HIGH for f in outcome.findings if f.rule_id == "MIG001")

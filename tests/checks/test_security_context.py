@@ -46,6 +46,11 @@ FILES = {
                           'z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="}}}\n'),
     # a seed script with random
     "scripts/seed_data.py": "import random\n\n\ndef author():\n    return random.choice(['a', 'b'])\n",
+    # a management command generating demo content (wagtail/bakerydemo's create_random_data)
+    "app/management/commands/create_random_data.py": "import random\n\n\ndef n():\n    return random.randint(1, 9)\n",
+    # content hashes of a data fixture's images (Wagtail: "hash", "file_hash")
+    "app/fixtures/content.json": ('[{"model": "images.image", "fields": {"file_hash": '
+                                  '"214c67da2b04efc27497219d23a03c8abb284a9d", "hash": "38d4e3d21edf927c9e686fe858c0d8c5"}}]\n'),
 }
 
 
@@ -92,6 +97,7 @@ def test_identifier_shapes_are_never_secret_findings(outcome):
     found = _by_file(outcome)
     assert "migrations/versions/3f2a9c81be4d_add_users.py" not in found
     assert "package-lock.json" not in found
+    assert "app/fixtures/content.json" not in found          # content hashes under keys that name them
     assert ".github/workflows/ci.yml" not in found          # `HAS_SECRETS == 'true'` is a condition
     assert not [f for f in outcome.findings if f.location.get("file") == "frontend/.env.production"
                 and f.rule_id != "SEC012"]                  # a URL without credentials
@@ -101,6 +107,7 @@ def test_identifier_shapes_are_never_secret_findings(outcome):
 def test_bandit_rules_that_mean_nothing_where_they_sit_are_not_reported(outcome):
     rules = {(f.location.get("file"), f.title.split()[0]) for f in outcome.findings if f.rule_id == "SEC001"}
     assert ("scripts/seed_data.py", "B311") not in rules      # random seeds data
+    assert ("app/management/commands/create_random_data.py", "B311") not in rules
     assert not [r for r in rules if r[0] in ("app/tests.py", "tests/test_login.py")]  # tests not scanned by default
     assert outcome.metrics["bandit_not_applicable"] >= 1
 
@@ -120,6 +127,8 @@ def test_bandit_rules_that_mean_nothing_where_they_sit_are_not_reported(outcome)
     (".env.development", FileContext.TOOLING),
     ("migrations/versions/ab12_x.py", FileContext.MIGRATION), ("app/migrations/0001_initial.py", FileContext.MIGRATION),
     ("scripts/seed_db.py", FileContext.SEED), ("app/management/commands/seed.py", FileContext.SEED),
+    ("app/management/commands/create_random_data.py", FileContext.SEED),
+    ("scripts/generate_fake_data.py", FileContext.SEED),
 ])
 def test_file_contexts(rel, context):
     assert classify(rel) is context
