@@ -36,8 +36,12 @@ def demo_serve_spec(defects: list[str]) -> tuple[ServeSpec, Path]:
     # 1,000 in its first half-minute (100 measured samples per endpoint, warm-up, connection pairs), all from
     # 127.0.0.1. The demo raises the limit so its load is not throttled (limited answers and their
     # X-RateLimit-* headers stay).
+    # The demo runs on its own SQLite file and no cache, whatever the shell exports: the service inherits
+    # the user's environment (as any --serve command does), and a DATABASE_URL or REDIS_URL left there by
+    # the developer's own project would have the demo migrate and seed that database.
     env = {"DATA_DIR": str(data_dir), "SQL_ECHO": "1", "SAMPLE_DEFECTS": ",".join(defects),
-           "RATE_LIMIT_PER_MINUTE": "6000"}
+           "RATE_LIMIT_PER_MINUTE": "6000", "DATABASE_URL": f"sqlite:///{data_dir / 'sample.db'}",
+           "REDIS_URL": ""}
     spec = importlib.util.find_spec("sample_service")
     assert spec is not None and spec.origin is not None
     return ServeSpec(command, env, cwd=data_dir), Path(spec.origin).parent

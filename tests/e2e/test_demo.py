@@ -1,6 +1,7 @@
 """`audit demo` end to end: the real sample service started by --serve, audited, stopped."""
 
 import json
+import sqlite3
 
 import pytest
 
@@ -23,6 +24,24 @@ def test_clean_demo_passes_health_and_writes_every_format(tmp_path):
     # SQL echo was on: the service's captured output holds statements for later checks.
     assert '"logger": "sql"' in (out / "service.log").read_text()
     assert "READY" in proc.stdout and str(out / "report.html") in proc.stdout
+
+
+def test_demo_ignores_the_shells_database_and_cache_urls(tmp_path):
+    # A developer's shell often exports its own project's DATABASE_URL / REDIS_URL; the demo's
+    # --migrate --seed must not reach them.
+    victim = tmp_path / "victim.db"
+    with sqlite3.connect(victim) as db:
+        db.execute("CREATE TABLE precious (id INTEGER PRIMARY KEY)")
+        db.execute("INSERT INTO precious VALUES (1)")
+    before = victim.read_bytes()
+    out = tmp_path / "out"
+    proc = run_audit_cli("demo", "--checks", "health", "--output-dir", str(out),
+                         env={"DATABASE_URL": f"sqlite:///{victim}", "REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert victim.read_bytes() == before
+    with sqlite3.connect(victim) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"precious"}
 
 
 def test_demo_with_health_defects_fails_with_hlt_findings(tmp_path):
