@@ -1,9 +1,12 @@
 """Helpers for the nplusone tests: PostgreSQL access (a throwaway database per test), and a purpose-built
 service (run as a real subprocess) with a lazy-loading list, its eager selectinload twin, a single-object
 endpoint, a keyset-batching walk, a duplicate lookup and a two-relation loop (MN+1). Its SQL goes to
-stdout as SQLAlchemy's own echo lines, without request ids: attribution is by bracketing.
+stdout as SQLAlchemy's own echo lines, without request ids: attribution is by bracketing. With
+``--db-url`` it runs on that (empty) database instead, pinging the pool on every checkout
+(``pool_pre_ping``), and each request first checks the caller in its own session, as an auth dependency
+does: two checkouts, two pings and two transactions per request — none of them a repeated query.
 
-    python -m tests.checks.nplusone_helpers --port 8000 [--books 60]
+    python -m tests.checks.nplusone_helpers --port 8000 [--books 60] [--db-url postgresql+psycopg://...]
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ SPEC: dict[str, Any] = {
 }
 
 
-def _build(books: int) -> Any:
+def _build(books: int, db_url: str = "") -> Any:
     from sqlalchemy import Column, ForeignKey, Integer, String, create_engine, select
     from sqlalchemy.orm import Session, declarative_base, relationship, selectinload
     from sqlalchemy.pool import StaticPool
@@ -109,7 +112,8 @@ def _build(books: int) -> Any:
         author = relationship(Author, lazy="select")
         publisher = relationship(Publisher, lazy="select")
 
-    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    engine = (create_engine(db_url, pool_pre_ping=True) if db_url else
+              create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}))
     Base.metadata.create_all(engine)
     with Session(engine) as session:
         session.add_all([Author(id=i, name=f"author {i}") for i in range(1, books + 1)])
@@ -126,6 +130,9 @@ def _build(books: int) -> Any:
 
     def handle(path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         limit = int(query.get("limit", ["10"])[0])
+        if db_url and path != "/openapi.json":   # the caller checked in a session of its own
+            with Session(engine) as session:
+                session.execute(select(Author.id).where(Author.id == 1)).scalar_one()
         with Session(engine) as session:
             if path == "/openapi.json":
                 return 200, SPEC
@@ -159,8 +166,8 @@ def _build(books: int) -> Any:
     return handle
 
 
-def serve(port: int, books: int) -> None:
-    handle = _build(books)
+def serve(port: int, books: int, db_url: str = "") -> None:
+    handle = _build(books, db_url)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 — http.server's naming
@@ -187,5 +194,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--books", type=int, default=60)
+    parser.add_argument("--db-url", default="")
     args = parser.parse_args()
-    serve(args.port, args.books)
+    serve(args.port, args.books, args.db_url)
