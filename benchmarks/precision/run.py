@@ -29,11 +29,12 @@ Covered, one case each (cases.py):
   times" (high: confirmed by growth), a two-relation loop two NPQ001s (no NPQ002/NPQ004), a real
   duplicate NPQ003 (low), keyset batching and eager loading nothing. Skipped, with the reason, when
   PostgreSQL (AUDIT_TEST_PG_URL) cannot be reached.
-Not covered here: evidence lines, the report's shutdown fields against DPL030, method sentences.
+Not covered here: the report's shutdown fields against DPL030, method sentences.
 
 Each case runs the real CLI; every finding at or above ``--min-severity`` (default low) must match a
 label: TRUE (expected, at its severity, merged with the findings of the same defect where it names them)
-or FALSE (a known false positive — a regression if it appears). A finding matching no label is printed as
+or FALSE (a known false positive — a regression if it appears). Any finding with an empty message or an
+evidence heading with nothing after it ("# Server error:") counts as false, whatever its label. A finding matching no label is printed as
 UNLABELLED and counted as false (a demanding reviewer's default). Prints precision per check and per
 severity, recall of the TRUE labels, and how many FALSE labels held. Measured figures only.
 
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -73,6 +75,9 @@ def audit(args: list[str], out: Path) -> dict:
     return json.loads((out / "report.json").read_text())
 
 
+EMPTY_HEADING = re.compile(r"^\s*#[^:]*:\s*$")   # an evidence line such as "# Server error:" and nothing after
+
+
 def matches(finding: dict, label: cases.Label) -> bool:
     where = json.dumps(finding["location"])
     return (finding["rule_id"] in label.rule.split("|") and (label.where in where or label.where in finding["message"])
@@ -82,6 +87,9 @@ def matches(finding: dict, label: cases.Label) -> bool:
 def verdict(finding: dict, label: cases.Label | None) -> str:
     """TRUE, or why not: the class a FALSE label names, a true defect at the wrong severity, one defect
     that was not merged into one finding, or no label at all."""
+    hollow = [line for line in finding["evidence"].splitlines() if EMPTY_HEADING.match(line)]
+    if not finding["message"].strip() or hollow:   # every finding: no sentence left without its content
+        return f"FALSE (hollow sentence: {hollow[0].strip() if hollow else 'empty message'!r})"
     if label is None:
         return "UNLABELLED"
     if not label.true:
