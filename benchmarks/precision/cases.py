@@ -18,6 +18,7 @@ from tests.checks.migrations_helpers import MODELS_HEAD, NICKNAME, make_alembic_
 from tests.checks.nplusone_helpers import REPO_ROOT, pg_database, url_for
 from tests.checks.openapi_helpers import HEADERS, JSON, items_server, minimal_spec
 from tests.checks.security_helpers import AWS_KEY
+from tests.checks.test_deployment_runtime import SERVER as TINY_SERVER
 from tests.checks.test_migrations_check import (
     DJANGO_0001,
     DJANGO_0002,
@@ -48,22 +49,34 @@ class Case:
     name: str
     start: Callable[[Path], contextmanager]
     labels: list[Label] = field(default_factory=list)
-    # a measured sentence from the report showing that a FALSE label was put to the test (the pings were
-    # captured, and left out) rather than holding because nothing happened
-    proof: Callable[[dict], str] | None = None
+    # what the report shows beyond its findings: (consistent, a measured sentence) — that a FALSE label
+    # was put to the test (the pings were captured, and left out), or that two parts of the report agree
+    proof: Callable[[dict], tuple[bool, str]] | None = None
 
 
-def _ci_row(report: dict) -> str:
-    rows = next(c for c in report["checks"] if c["id"] == "deployment")["metrics"]["checklist"]
-    row = next(r for r in rows if r["item"] == "CI configuration")
-    return f"checklist 'CI configuration': {row['status']} ({row['detail']})"
+def _check(report: dict, check_id: str) -> dict:
+    return next(c for c in report["checks"] if c["id"] == check_id)
 
 
-def _left_out(report: dict) -> str:
-    rows = next(c for c in report["checks"] if c["id"] == "nplusone")["metrics"]["endpoints"]
-    left = {row["path"]: row["queries"] - row["data_queries"] for row in rows}
-    return (f"{sum(left.values())} pings and transaction statements captured and left out "
-            f"({', '.join(f'{path} {n}' for path, n in left.items())})")
+def _ci_row(report: dict) -> tuple[bool, str]:
+    row = next(r for r in _check(report, "deployment")["metrics"]["checklist"] if r["item"] == "CI configuration")
+    return row["status"] == "pass", f"checklist 'CI configuration': {row['status']} ({row['detail']})"
+
+
+def _left_out(report: dict) -> tuple[bool, str]:
+    left = {row["path"]: row["queries"] - row["data_queries"] for row in _check(report, "nplusone")["metrics"]["endpoints"]}
+    return all(left.values()), (f"{sum(left.values())} pings and transaction statements captured and left out "
+                                f"({', '.join(f'{path} {n}' for path, n in left.items())})")
+
+
+def _shutdown_agrees(report: dict) -> tuple[bool, str]:
+    """The report's service block and DPL030 tell one story (issue 16: graceful_shutdown true beside a
+    DPL030 that said every in-flight request was dropped)."""
+    service = report.get("service") or {}
+    dropped = [f for f in _check(report, "deployment")["findings"] if f["rule_id"] == "DPL030"]
+    graceful = service.get("graceful_shutdown")
+    return graceful is (not dropped), (f"service block: graceful_shutdown {graceful}, in flight dropped "
+                                       f"{service.get('in_flight_dropped')}; DPL030 {'reported' if dropped else 'absent'}")
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:
@@ -145,6 +158,17 @@ def _django_repo(work: Path) -> Iterator[list[str]]:
         "0003_fields.py": DJANGO_SAFE_NOT_NULL}.items()})
     git_commit_all(repo)
     yield ["--repo", str(repo), "--checks", "migrations,security"]
+
+
+@contextmanager
+def _dies_on_sigterm(work: Path) -> Iterator[list[str]]:
+    """The deployment tests' tiny server in its "die" mode (Python's default SIGTERM action: a request in
+    flight is dropped), plain-text logs, --serve'd beside the tests' complete deployment repo."""
+    repo = copy_repo("good", work)
+    git_commit_all(repo)
+    (work / "tiny_server.py").write_text(TINY_SERVER)
+    yield ["--serve", f"{sys.executable} {work / 'tiny_server.py'} {{port}} die 0.5", "--repo", str(repo),
+           "--checks", "deployment"]
 
 
 # ---- services -------------------------------------------------------------------------------------------
@@ -278,6 +302,10 @@ CASES = [
     Case("repo: deployment, CI on Woodpecker", _woodpecker_repo, [
         Label("deployment", "DPL041", "", true=False),
     ], proof=_ci_row),
+    Case("service + repo: deployment, a server that dies on SIGTERM", _dies_on_sigterm, [
+        Label("deployment", "DPL030", "GET /", severity="high", says="in flight when SIGTERM was sent got no complete answer"),
+        Label("deployment", "DPL033", "", severity="medium", says="JSON"),
+    ], proof=_shutdown_agrees),
     Case("repo: Alembic, hex revision ids, a NOT NULL column without default", _alembic_repo, [
         Label("migrations", "MIG002", "c4d5e6f7a8b3", severity="high", says="users.age"),
         Label("security", "SEC014", "migrations/versions", true=False),

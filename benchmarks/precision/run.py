@@ -12,6 +12,8 @@ Covered, one case each (cases.py):
 - security + deployment on one repo: a committed .env is ONE finding (SEC012 or DPL020, the other in
   also_seen_by); an AWS key in code is one SEC013 (no SEC010/SEC014 beside it); CI on Gitea, and on
   Woodpecker in a second repo, is no DPL041 (the checklist's CI row printed as proof);
+- deployment on a --serve'd server that dies on SIGTERM: DPL030 (high) and DPL033 (plain-text logs),
+  and the report's service block agrees (graceful_shutdown false beside DPL030);
 - migrations + security: Alembic with hex revision ids (no SEC014) and a NOT NULL column without a
   server default (MIG002); Django: AddField on a model the same migration creates, a many-to-many
   manager and a blank=True URLField (no MIG002) next to IntegerFields without a default (MIG002), a
@@ -29,14 +31,16 @@ Covered, one case each (cases.py):
   times" (high: confirmed by growth), a two-relation loop two NPQ001s (no NPQ002/NPQ004), a real
   duplicate NPQ003 (low), keyset batching and eager loading nothing. Skipped, with the reason, when
   PostgreSQL (AUDIT_TEST_PG_URL) cannot be reached.
-Not covered here: the report's shutdown fields against DPL030, method sentences.
+Not covered here: method sentences (the migrations method for Django).
 
 Each case runs the real CLI; every finding at or above ``--min-severity`` (default low) must match a
 label: TRUE (expected, at its severity, merged with the findings of the same defect where it names them)
-or FALSE (a known false positive — a regression if it appears). Any finding with an empty message or an
-evidence heading with nothing after it ("# Server error:") counts as false, whatever its label. A finding matching no label is printed as
-UNLABELLED and counted as false (a demanding reviewer's default). Prints precision per check and per
-severity, recall of the TRUE labels, and how many FALSE labels held. Measured figures only.
+or FALSE (a known false positive — a regression if it appears). A finding matching no label is printed
+as UNLABELLED and counted as false (a demanding reviewer's default); so is any finding with an empty
+message or an evidence heading with nothing after it ("# Server error:"), whatever its label. Prints
+precision per check and per severity, recall of the TRUE labels, and how many FALSE labels held; a case's
+proof line is what the report shows beyond its findings, and a report that disagrees with itself is
+listed. Measured figures only; the 13 cases take about 20 s.
 
     python benchmarks/precision/run.py [--min-severity low] [--case SUBSTRING] [--list]
 """
@@ -155,7 +159,10 @@ def main() -> None:
                 elif not label.true:
                     guards[0 if label in claimed else 1] += 1
             if case.proof is not None:
-                print(f"{case.name}: {case.proof(report)}")
+                consistent, sentence = case.proof(report)
+                print(f"{case.name}: {sentence}")
+                if not consistent:
+                    unlabelled.append(f"  {case.name}: REPORT DISAGREES WITH ITSELF: {sentence}")
     print(f"{'check':<14} {'true':>5} {'false':>6} {'missed':>7} {'precision':>10} {'recall':>8}")
     for check in sorted(set(by_check.tp) | set(by_check.fp) | set(by_check.fn)):
         tp, fp, fn = by_check.tp[check], by_check.fp[check], by_check.fn[check]
