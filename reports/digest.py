@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,6 @@ from reports.common import fails_gate, format_location, format_number, one_line,
 WHY_LIMIT = 10            # findings listed under the verdict; the rest are counted
 HEADLINE_LIMIT = 60
 DETAIL_LIMIT = 110
-_FIRST_SENTENCE = re.compile(r"^(.+?[.;:])(?:\s|$)")
 
 
 # -- headline figures -------------------------------------------------------------------------------------
@@ -158,6 +156,19 @@ def figures(report: Report, limit: int = 12) -> list[str]:
     return out
 
 
+def first_sentence(text: str) -> str:
+    """Up to the first '.', ';' or ':' that ends a clause (followed by a space or the end) — not one inside
+    `code` (an SQL fingerprint's `SELECT ... FROM`) nor an ellipsis."""
+    in_code = False
+    for i, char in enumerate(text):
+        if char == "`":
+            in_code = not in_code
+        elif (char in ".;:" and not in_code and (i + 1 == len(text) or text[i + 1].isspace())
+              and not (char == "." and i > 0 and text[i - 1] == ".")):
+            return text[:i + 1]
+    return text
+
+
 # -- groups -----------------------------------------------------------------------------------------------
 
 Pair = tuple[CheckResult, Finding]
@@ -196,10 +207,15 @@ class Group:
 
     @property
     def detail(self) -> str:
-        """One key figure or fact: the first sentence of the finding's message."""
+        """One key figure or fact: the first sentence of the finding's message, after the place it opens
+        with — "GET /books: Server error — answered 500; ..." or "Potential N+1 at GET /books: `SELECT ...`
+        ran 20 times ..." would otherwise give the list line its place twice and no fact."""
         message = " ".join((self.first.message or "").split())
-        match = _FIRST_SENTENCE.match(message)
-        return one_line(match.group(1) if match else message, DETAIL_LIMIT)
+        head, colon, rest = message.partition(": ")
+        where = format_location(self.first.location)
+        if colon and rest and where and head.endswith(where):
+            message = rest
+        return one_line(first_sentence(message).rstrip(";:,"), DETAIL_LIMIT)
 
     @property
     def known(self) -> int:
