@@ -78,9 +78,9 @@ _RULES = (
          "Document the 429 response (with Retry-After) on every rate-limited operation, so clients know to "
          "back off. If the operation is not rate limited, list it in [tool.auditor.openapi] "
          "rate_limit_exempt.", "operation"),
-    Rule("OAS029", "Response without a content schema", Severity.MEDIUM,
-         "Give every response that has a body a media type with a schema, errors included (a shared "
-         "ErrorResponse component). A response without a body (204, 304, HEAD) needs no content.",
+    Rule("OAS029", "Response body not described by a schema", Severity.MEDIUM,
+         "Give every response that has a body a media type with a schema that describes it, errors "
+         "included (a shared ErrorResponse component). A response without a body (204, 304, HEAD) needs no content.",
          "operation"),
     Rule("OAS030", "Parameter without schema or description", Severity.LOW,
          "Give every parameter a schema (type) and a description that says what it does.", "operation"),
