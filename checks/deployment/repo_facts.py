@@ -24,8 +24,11 @@ ENV_READERS = re.compile(
     r"\benviron\.Env\(|from\s+environs\s+import|import\s+environs|from\s+decouple\s+import|dynaconf|"
     r"load_dotenv\(")
 
+# Self-hosting guides (self_hosted.md, self-hosting.md) and production guides (production.md) are how an
+# open-source service documents its operation: rank as operations docs.
 RUNBOOK_NAMES = re.compile(r"^(?:runbook|runbooks|operations|ops|playbook|oncall|on-call|deployment|deploy|"
-                           r"operating|sre)(?:[-_.][\w.-]*)?\.(?:md|rst|txt|adoc)$", re.IGNORECASE)
+                           r"operating|sre|self[-_]?host(?:ed|ing)?|production)(?:[-_.][\w.-]*)?\.(?:md|rst|txt|adoc)$",
+                           re.IGNORECASE)
 RUNBOOK_DIRS = frozenset({"runbooks", "runbook", "ops", "operations", "playbooks"})
 # The CI systems recognised (docs/checks/deployment.md has the table): GitHub Actions, GitLab CI,
 # Gitea/Forgejo Actions, Woodpecker, Drone, CircleCI, Jenkins, Azure Pipelines, Bitbucket Pipelines,
@@ -199,8 +202,10 @@ def _ops_heading(text: str) -> str | None:
     lines = text.splitlines()
     for i, line in enumerate(lines):
         is_heading = line.startswith("#") or (i + 1 < len(lines) and re.fullmatch(r"[=-]{3,}", lines[i + 1].strip()))
+        # "Running in Production", "Production setup", "Self-hosting" are operations sections as much as
+        # "Deployment" is.
         if is_heading and re.search(r"\b(?:runbook|operations|operating|deploy(?:ing|ment)?|troubleshooting|"
-                                    r"on-?call|incident)\b", line, re.IGNORECASE):
+                                    r"on-?call|incident|production|self-?host(?:ed|ing)?)\b", line, re.IGNORECASE):
             return line.lstrip("# ").strip()[:80]
     return None
 

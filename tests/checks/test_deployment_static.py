@@ -196,6 +196,24 @@ def test_runbook_is_the_best_operations_doc_and_a_readme_section_counts(tmp_path
     assert by_rule(run_check(plain, tmp_path), "DPL040")[0].severity == Severity.HIGH
 
 
+def test_a_production_or_self_hosting_guide_is_an_operations_doc(tmp_path):
+    # Open-source services document their operation as "Running in Production" in the README or as a
+    # self-hosting guide among their docs: DPL040 (high) would be false for them.
+    repo = copy_repo("bad", tmp_path)
+    (repo / "README.md").write_text("# Pinger\n\n## Setting Up for Development\n\nx\n\n## Running in Production\n\n"
+                                    "Run the web process behind a proxy.\n")
+    outcome = run_check(repo, tmp_path)
+    assert outcome.metrics["runbook"] == "README.md (section “Running in Production”)"
+    assert not by_rule(outcome, "DPL040")
+    (repo / "site" / "docs").mkdir(parents=True)
+    (repo / "site" / "docs" / "self_hosted_configuration.md").write_text("# Configuration\n")
+    assert run_check(repo, tmp_path).metrics["runbook"] == "site/docs/self_hosted_configuration.md"
+    # A README about development only still has no operations doc.
+    plain = copy_repo("bad", tmp_path / "plain")
+    (plain / "README.md").write_text("# Pinger\n\n## Setting Up for Development\n\n## Productivity tips\n")
+    assert by_rule(run_check(plain, tmp_path), "DPL040")[0].severity == Severity.HIGH
+
+
 @pytest.mark.parametrize("ci_file", [
     ".github/workflows/ci.yml", ".gitlab-ci.yml", ".gitea/workflows/build.yaml", ".forgejo/workflows/test.yml",
     ".woodpecker.yml", ".woodpecker/test.yml", ".drone.yml", ".circleci/config.yml", "Jenkinsfile",
