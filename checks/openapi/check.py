@@ -126,17 +126,19 @@ def _document_location(spec: SpecInfo, repo: Path | None) -> tuple[dict[str, Any
         from urllib.parse import urlsplit
 
         return {"url": spec.source}, {"spec": urlsplit(spec.source).path or "/"}
-    return {"file": spec.source}, {"file": _stable_file(spec.source, repo)}
+    # A document inside the repo is shown, like every other repo finding, relative to it (SARIF and code
+    # review tools resolve it there); one outside it keeps the path it was given.
+    in_repo = _repo_relative(spec.source, repo)
+    return {"file": in_repo or spec.source}, {"file": in_repo or Path(spec.source).name or spec.source}
 
 
-def _stable_file(source: str, repo: Path | None) -> str:
-    path = Path(source)
-    if repo is not None:
-        try:
-            return path.resolve().relative_to(Path(repo).resolve()).as_posix()
-        except (OSError, ValueError):
-            pass   # not under the repo
-    return path.name or source
+def _repo_relative(source: str, repo: Path | None) -> str | None:
+    if repo is None:
+        return None
+    try:
+        return Path(source).resolve().relative_to(Path(repo).resolve()).as_posix()
+    except (OSError, ValueError):
+        return None   # not under the repo
 
 
 def _completeness_findings(judged: completeness.Completeness, doc_location: dict[str, Any],

@@ -74,6 +74,17 @@ def test_invalid_document_is_a_finding_and_the_rest_is_still_judged(tmp_path):
     assert "document INVALID" in outcome.summary
 
 
+def test_a_document_inside_the_repo_is_located_relative_to_it(tmp_path):
+    document = minimal_spec()
+    del document["info"]["title"]
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    spec = write_spec(repo / "docs", document)
+    outcome = run_check(None, tmp_path, spec=str(spec), repo=repo)
+    (invalid,) = [f for f in outcome.findings if f.rule_id == "OAS001"]
+    assert invalid.location == {"file": "docs/openapi.json", "line": 1}
+
+
 def test_unresolvable_and_external_refs_are_findings_and_never_fetched(tmp_path):
     hits: list[str] = []
     with StubServer() as server:
