@@ -75,7 +75,7 @@ class CoverageCheck:
         got.notes = notes + got.notes
         got.stale = stale
         if stale:
-            got.notes.append(f"existing {', '.join(stale)} older than the sources: ignored")
+            got.notes.append(f"existing coverage data ignored: {'; '.join(stale)}")
         return got
 
     @staticmethod

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.git import GitError, git
 from auditor.proc import ProcResult
 from auditor.sandbox import Sandbox, import_root
 from auditor.sandbox.failure import no_server_hint
@@ -84,13 +86,60 @@ class Gathered:
 
 
 def fresh_existing(repo: Path) -> tuple[list[Path], list[str]]:
-    """Existing coverage data newer than every source file (fresh), and the names of stale ones."""
+    """Existing coverage data that measured this tree (fresh), and each ignored one with why.
+
+    Fresh means written after every source file (the mtime rule) — except for a data file committed to
+    git and unchanged since: its mtime is the checkout's, not a test run's. It measured the commit that
+    last changed it, so it is fresh only when no later commit and no uncommitted edit changed a .py file."""
     present = [repo / name for name in EXISTING_DATA if (repo / name).is_file()]
     if not present:
         return [], []
     newest = environment.newest_source_mtime(repo)
-    fresh = [p for p in present if p.stat().st_mtime > newest]
-    return fresh, [p.name for p in present if p not in fresh]
+    fresh: list[Path] = []
+    ignored: list[str] = []
+    for path in present:
+        verdict, why = committed_data(repo, path)
+        if verdict == "fresh" or (verdict == "untracked" and path.stat().st_mtime > newest):
+            fresh.append(path)
+        else:
+            ignored.append(f"{path.name} ({why or 'older than the sources'})")
+    return fresh, ignored
+
+
+def committed_data(repo: Path, path: Path) -> tuple[str, str]:
+    """("untracked", "") when git does not track the file unchanged (not a git repo, untracked, or
+    rewritten since the checkout: a run here); else ("fresh" | "stale", why) from git's history."""
+    name = path.name
+    try:
+        git(repo, "ls-files", "--error-unmatch", "--", name)
+        if git(repo, "status", "--porcelain", "--", name).strip():
+            return "untracked", ""
+        last = git(repo, "log", "-1", "--format=%h %cs", "--", name).split()
+        if len(last) != 2:
+            return "untracked", ""
+        later = int(git(repo, "rev-list", "--count", f"{last[0]}..HEAD", "--", "*.py").strip() or 0)
+        edited = git(repo, "status", "--porcelain", "--untracked-files=no", "--", "*.py").strip()
+    except (GitError, ValueError):
+        return "untracked", ""
+    where = f"committed to git in {last[0]} ({last[1]})"
+    if later:
+        return "stale", (f"{where}: it measured that commit's code, and {later} later "
+                         f"commit{'s' if later != 1 else ''} changed the sources")
+    if edited:
+        return "stale", f"{where}: the sources have uncommitted changes since"
+    return "fresh", f"{where} with the current sources"
+
+
+def _recorded_paths(path: Path, data: CoverageData) -> str:
+    """One path the data file names, for the note: where it was recorded."""
+    names = [f.path for f in data.files[:1]]
+    if not names and path.name == ".coverage":
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                names = [row[0] for row in db.execute("SELECT path FROM file LIMIT 1")]
+        except sqlite3.Error:
+            names = []
+    return f" (it names {names[0]}: recorded on another machine or checkout)" if names else ""
 
 
 def from_existing(path: Path, repo: Path, sandbox: Sandbox) -> Gathered:
@@ -100,7 +149,13 @@ def from_existing(path: Path, repo: Path, sandbox: Sandbox) -> Gathered:
         data = parse_xml_report(path, repo)
     else:
         data = _report_data_file(sandbox, Path(sys.executable), ["-I"], path, repo, origin=path.name)
-    got = Gathered(data=data, origin=f"fresh {path.name} found in the repo (newer than every source file)")
+    # Data whose files are not this repo's (absolute paths of another machine) reports 100 % of nothing.
+    if data.statements == 0 or not any(not Path(f.path).is_absolute() and (repo / f.path).is_file()
+                                       for f in data.files):
+        raise DataError(f"it measured none of this repo's files{_recorded_paths(path, data)}")
+    verdict, why = committed_data(repo, path)
+    origin = why if verdict == "fresh" else "newer than every source file"
+    got = Gathered(data=data, origin=f"fresh {path.name} found in the repo ({origin})")
     for name in EXISTING_RESULTS:
         results = repo / name
         if results.is_file() and results.stat().st_mtime >= path.stat().st_mtime - 3600:

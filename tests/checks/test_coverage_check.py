@@ -12,8 +12,8 @@ import pytest
 
 from auditor.interface import CheckError
 from tests.conftest import REPO_ROOT
-from tests.checks.coverage_helpers import (TESTS_ALL_GOOD, coverage_own_total, files_in, git_commit, make_repo,
-                                           rule_ids, run_check, write)
+from tests.checks.coverage_helpers import (TESTS_ALL_GOOD, coverage_own_total, files_in, git_commit, git_init,
+                                           make_repo, rule_ids, run_check, write)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -119,6 +119,63 @@ def test_existing_data_file_is_reported_by_coverage_py(tmp_path):
     outcome, _ = run_check(repo, tmp_path, use_existing="only")
     assert outcome.metrics["percent_covered"] == pytest.approx(own["totals"]["percent_covered"], abs=0.01)
     assert ".coverage" in outcome.metrics["source"]
+
+
+
+def _foreign_data_file(repo, tmp_path):
+    """A .coverage recorded on another machine: the same suite measured in a copy of the repo elsewhere,
+    so every path it names is absolute and outside this repo (as a data file committed from a laptop)."""
+    elsewhere = make_repo(tmp_path / "laptop" / "project")
+    coverage_own_total(elsewhere, tmp_path)
+    (repo / ".coverage").write_bytes((tmp_path / "own-all.coverage").read_bytes())
+
+
+def test_data_file_naming_none_of_the_repos_files_is_no_figure(tmp_path):
+    # coverage.py reports 100 % of 0 statements for such a file: the audit runs the tests instead.
+    repo = make_repo(tmp_path / "repo")
+    _foreign_data_file(repo, tmp_path)
+    future = time.time() + 60
+    os.utime(repo / ".coverage", (future, future))
+    with pytest.raises(CheckError, match="measured none of this repo's files.*laptop"):
+        run_check(repo, tmp_path, use_existing="only")
+    outcome, _ = run_check(repo, tmp_path)
+    assert outcome.metrics["command"] == "pytest" and outcome.metrics["statements"] > 0
+    assert outcome.metrics["percent_covered"] < 100
+    assert any("measured none of this repo's files" in n for n in outcome.metrics["notes"])
+
+
+def test_data_committed_to_git_before_the_sources_changed_is_stale(tmp_path):
+    # A committed coverage.json takes the checkout's mtime, newer than the sources checked out before it:
+    # git's history, not the mtime, says which code it measured.
+    repo = make_repo(tmp_path / "repo")
+    own = coverage_own_total(repo, tmp_path)
+    (repo / "coverage.json").write_text(json.dumps(own))
+    git_init(repo)
+    (repo / "calc.py").write_text((repo / "calc.py").read_text() + "\n\ndef later(x):\n    return x\n")
+    git_commit(repo, "sources changed after the data")
+    future = time.time() + 60
+    os.utime(repo / "coverage.json", (future, future))  # as a checkout that wrote it last
+    with pytest.raises(CheckError, match=r"committed to git in \w+ .*1 later commit changed the sources"):
+        run_check(repo, tmp_path, use_existing="only")
+    outcome, _ = run_check(repo, tmp_path)
+    assert outcome.metrics["command"] == "pytest"
+    assert any("coverage.json (committed to git" in n for n in outcome.metrics["notes"])
+
+
+def test_data_committed_with_the_current_sources_is_used_whatever_its_mtime(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    own = coverage_own_total(repo, tmp_path)
+    (repo / "coverage.json").write_text(json.dumps(own))
+    git_init(repo)
+    past = time.time() - 3600
+    os.utime(repo / "coverage.json", (past, past))  # checked out before the sources
+    outcome, _ = run_check(repo, tmp_path, use_existing="only")
+    assert outcome.metrics["percent_covered"] == pytest.approx(own["totals"]["percent_covered"], abs=0.01)
+    assert "with the current sources" in outcome.metrics["source"]
+    # An uncommitted edit of a source makes it stale again.
+    (repo / "calc.py").write_text((repo / "calc.py").read_text() + "\n\ndef edited(x):\n    return x\n")
+    with pytest.raises(CheckError, match="uncommitted changes"):
+        run_check(repo, tmp_path, use_existing="only")
 
 
 def test_unittest_command_counts_from_runner_output(tmp_path):
