@@ -15,6 +15,7 @@ second run with `--ignore-nosec` yields them, and the difference is reported as 
 
 from __future__ import annotations
 
+import ast
 import configparser
 import json
 import os
@@ -102,6 +103,7 @@ class BanditReport:
     nosec: int = 0             # lines bandit skipped for `# nosec`
     skipped_tests: int = 0     # tests bandit skipped for `# nosec BXXX`
     loc: int = 0
+    redundant: int = 0         # results judge() dropped as repeating another (redundant_results)
 
 
 def run(repo: Path, rel_files: list[str], extra_args: list[str], *, out_dir: Path, timeout_s: float,
@@ -241,6 +243,7 @@ class SourceLines:
     def __init__(self, repo: Path | None) -> None:
         self.repo = repo
         self._files: dict[str, list[str]] = {}
+        self._trees: dict[str, ast.Module | None] = {}
 
     def line(self, rel: str, number: int) -> str | None:
         if self.repo is None or number < 1:
@@ -257,6 +260,25 @@ class SourceLines:
         lines = self._files[rel]
         return lines[number - 1] if number <= len(lines) else None
 
+    def literal_call(self, rel: str, number: int, name: str) -> bool:
+        """Whether every call of ``name`` (a function or method of that name) starting on line ``number``
+        takes only string literals (and there is at least one). False when the file does not parse."""
+        if self.line(rel, number) is None:
+            return False
+        if rel not in self._trees:
+            try:
+                self._trees[rel] = ast.parse("\n".join(self._files[rel]))
+            except (SyntaxError, ValueError):
+                self._trees[rel] = None
+        tree = self._trees[rel]
+        calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and node.lineno == number
+                 and (getattr(node.func, "id", None) == name or getattr(node.func, "attr", None) == name)
+                 ] if tree is not None else []
+        return bool(calls) and all(
+            (node.args or node.keywords) and all(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                                                 for a in [*node.args, *(k.value for k in node.keywords)])
+            for node in calls)
+
 
 def judge(standard: BanditReport, with_nosec: BanditReport | None, repo: Path | None = None) -> list[Finding]:
     """SEC001 per issue (suppressed ones from the --ignore-nosec run that the standard run dropped),
@@ -266,13 +288,17 @@ def judge(standard: BanditReport, with_nosec: BanditReport | None, repo: Path | 
     literals = password_literals(standard, with_nosec)
     source = SourceLines(repo)
     kept = {_key(r) for r in standard.results}
+    redundant = redundant_results(standard.results, source)
+    standard.redundant = len(redundant)
     for result in standard.results:
-        if str(result.get("test_id")) not in SECRET_TESTS:
+        if str(result.get("test_id")) not in SECRET_TESTS and _key(result) not in redundant:
             findings.append(issue_finding(result, suppressed=False, source=source,
                                           literals=literals.get(_norm(result.get("filename", "")), ())))
     if with_nosec is not None:
+        redundant |= redundant_results(with_nosec.results, source)
         for result in with_nosec.results:
-            if _key(result) not in kept and str(result.get("test_id")) not in SECRET_TESTS:
+            if _key(result) not in kept and str(result.get("test_id")) not in SECRET_TESTS \
+                    and _key(result) not in redundant:
                 findings.append(issue_finding(result, suppressed=True, source=source,
                                               literals=literals.get(_norm(result.get("filename", "")), ())))
     seen: set[str] = set()
@@ -285,6 +311,26 @@ def judge(standard: BanditReport, with_nosec: BanditReport | None, repo: Path | 
         findings.append(make_finding("SEC002", f"bandit could not scan {name}: {reason}.", {"file": name},
                                      evidence=reason))
     return findings
+
+
+# bandit reports Django's mark_safe twice: B308 (the call blacklist: any mark_safe) and B703 (django_mark_safe,
+# which reads the argument and stays silent on a string literal). One call, one finding: B308 is dropped where
+# B703 reports the same line, and where the argument is a string literal (no input reaches it, B703 agrees).
+MARK_SAFE_BLACKLIST, MARK_SAFE_TEST = "B308", "B703"
+
+
+def redundant_results(results: list[dict[str, Any]], source: SourceLines | None) -> set[tuple[str, str, int, int]]:
+    """Keys of the results that repeat another one or claim what their own line disproves (see above)."""
+    b703 = {(_norm(r.get("filename", "")), int(r.get("line_number") or 0))
+            for r in results if str(r.get("test_id")) == MARK_SAFE_TEST}
+    out: set[tuple[str, str, int, int]] = set()
+    for result in results:
+        if str(result.get("test_id")) != MARK_SAFE_BLACKLIST:
+            continue
+        where = (_norm(result.get("filename", "")), int(result.get("line_number") or 0))
+        if where in b703 or (source is not None and source.literal_call(*where, "mark_safe")):
+            out.add(_key(result))
+    return out
 
 
 # bandit's import blacklist (B401-B413: "consider possible security implications of importing subprocess,
@@ -314,10 +360,15 @@ def by_context(findings: list[Finding], context: Callable[[str], FileContext]) -
 
 
 # MD5/SHA1 (B303, B324) where the code around names what the digest is for, and it is not security: an
-# avatar URL (Gravatar's API is MD5 by definition), an ETag, a cache key, a checksum, a content fingerprint.
+# avatar URL (Gravatar's API is MD5 by definition), an ETag, a cache key, a checksum, a content fingerprint,
+# the name of a rate-limit bucket (a hashed e-mail or phone number as the counter's key), a unique key.
 WEAK_HASH_TESTS = frozenset({"B303", "B324"})
 _NON_SECURITY_USE = re.compile(r"(?i)gravatar|avatar|identicon|etag|cache[_-]?key|\bcache\b|checksum|"
-                               r"content[_-]?hash|file[_-]?hash|fingerprint|dedup")
+                               r"content[_-]?hash|file[_-]?hash|fingerprint|dedup|rate[_ -]?limit|throttl|"
+                               r"token[_-]?bucket|unique[_-]?(?:key|id)\b")
+# The lines read around the flagged one: the three before (the name it is assigned to, a comment) and the
+# four after (where the digest goes: a URL, a cache or bucket key).
+_BEFORE, _AFTER = 3, 4
 
 
 def non_security_hash(result: dict[str, Any], source: SourceLines | None) -> str | None:
@@ -326,7 +377,7 @@ def non_security_hash(result: dict[str, Any], source: SourceLines | None) -> str
         return None
     number = int(result.get("line_number") or 0)
     name = _norm(result.get("filename", ""))
-    lines = [source.line(name, n) or "" for n in range(max(1, number - 3), number + 3)]
+    lines = [source.line(name, n) or "" for n in range(max(1, number - _BEFORE), number + _AFTER + 1)]
     match = _NON_SECURITY_USE.search("\n".join(lines))
     return match.group(0) if match else None
 

@@ -161,6 +161,7 @@ def _repo_part(ctx: AuditContext, config: SecurityConfig, repo: Path
             bandit_findings = [secrets_scan.mask_finding(f, secrets_by_file.get(f.location.get("file", ""), []))
                                for f in judged]
             metrics["bandit_not_applicable"] = not_applicable
+            metrics["bandit_redundant"] = job.standard.redundant
             findings += bandit_findings
             issues = [f for f in bandit_findings if f.rule_id == "SEC001"]
             suppressed = sum(1 for f in issues if f.suppressed)

@@ -270,6 +270,55 @@ DIGEST_KEY = re.compile(r"[\"']?\b[\w.-]*(?:hash|checksum|digest|etag|sha1|sha25
 SECRET_KEY_NAME = re.compile(r"secret|passw|token|api_?key|private|credential|salt|hmac", re.IGNORECASE)
 NOT_A_VALUE = re.compile(r"^(true|false|yes|no|on|off|none|null|nil|undefined|\*+)$", re.IGNORECASE)
 URL_WITHOUT_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^@/\s]+(/|$)", re.IGNORECASE)
+# The last word of a key that names something about a credential, not the credential: a status or a
+# label shown in a form (`email_password_status = "success"`, `token_type = "bearer"`, `api_key_header =
+# "X-Api-Key"`). A URL-valued key is left to URL_WITHOUT_CREDENTIALS (its value may carry a password).
+NOT_A_CREDENTIAL_WORD = frozenset({
+    "status", "state", "type", "kind", "field", "fields", "label", "title", "name", "names", "header",
+    "param", "column", "length", "len", "count", "policy", "hint", "message", "msg", "prompt", "error",
+    "errors", "help", "text", "placeholder", "format", "mode", "method", "icon", "template", "widget",
+    "form", "input", "button", "link", "display", "class", "css"})
+_KEY_BEFORE = re.compile(r"([A-Za-z_][\w-]*)[\"'\]\s]*(?:[:=]{1,2}|=>)\s*[\[(]?\s*[fbrFBR]?$")
+
+
+def keyword_key(line: str, value: str) -> str | None:
+    """The key a detect-secrets keyword hit's quoted ``value`` is assigned to on ``line`` (`key = "v"`,
+    `"key": "v"`, `d["key"] = "v"`), or None when it cannot be told."""
+    for quote in ('"', "'"):
+        quoted = f"{quote}{value}{quote}"
+        at = line.find(quoted)
+        while at >= 0:  # the occurrence after a key and an operator (not the key itself: `"v": "v" in d`)
+            match = _KEY_BEFORE.search(line[:at].rstrip())
+            if match:
+                return match.group(1)
+            at = line.find(quoted, at + 1)
+    return None
+
+
+def _key_words(key: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key)
+    return [w for w in re.split(r"[_\-.]+", spaced.lower()) if w]
+
+
+def keyword_not_a_credential(hit: Hit, line: str) -> str | None:
+    """Why a "Secret Keyword" hit is no credential by the key it is assigned to, or None: the value is the
+    key's own name (`"show_api_keys": "show_api_keys" in request.GET`, a flag looked up by name), or the
+    key names a status, label or field of the credential (`ctx["email_password_status"] = "success"`)."""
+    if hit.type != "Secret Keyword" or not hit.value:
+        return None
+    key = keyword_key(line, hit.value)
+    if key is None:
+        return None
+    words = _key_words(key)
+    if len(words) < 2:
+        return None  # `password = "password"` is a weak password, not a name
+    if key.lower() == hit.value.lower():
+        return "the value is its key's own name (a flag or a lookup by name), not a credential"
+    if words[-1] in NOT_A_CREDENTIAL_WORD:
+        return f"the key names the credential's {words[-1]} ({key}), not the credential"
+    return None
+
+
 # Detectors whose hits outside production code are still verified credentials: medium, not low.
 VERIFIED_RULES = frozenset({"SEC011", "SEC013"})
 
@@ -290,7 +339,7 @@ def identifier_reason(hit: Hit, line: str) -> str | None:
                 return "a content hash under a key that names it (file_hash, checksum, etag)"
     if rule_id in ("SEC010", "SEC014") and (NOT_A_VALUE.match(hit.value) or URL_WITHOUT_CREDENTIALS.match(hit.value)):
         return "not a credential value (a boolean, a placeholder mask or a URL without credentials)"
-    return None
+    return keyword_not_a_credential(hit, line)
 
 
 def weak_reason(hit: Hit) -> str | None:

@@ -158,3 +158,67 @@ def test_a_weak_hash_for_an_avatar_url_is_low_and_one_for_passwords_stays_high(t
     by_line = {f.location["line"]: f for f in outcome.findings if f.title.startswith("B324")}
     assert str(by_line[5].severity) == "low" and "non-security use (avatar)" in by_line[5].message
     assert str(by_line[10].severity) == "high"
+
+
+def test_mark_safe_is_one_finding_and_none_on_a_literal(tmp_path):
+    """bandit reports a Django mark_safe call as B308 (any call) and B703 (reads the argument): one call is
+    one finding, and mark_safe of a string literal (a fixed banner) is none — no input reaches it."""
+    repo = tmp_path / "repo"
+    (repo / "web").mkdir(parents=True)
+    (repo / "web" / "tags.py").write_text(
+        "from django.utils.safestring import mark_safe\n\n\n"
+        "def banner():\n"
+        "    return mark_safe(\"<div class='warn'>Debug mode</div>\")\n\n\n"
+        "def greet(name):\n"
+        "    return mark_safe('<b>' + name + '</b>')\n")
+    ctx = check_context(None, SecurityConfig(service=False, secrets=False), tmp_path / "work", repo=repo)
+    with ctx.http:
+        outcome = SecurityCheck().run(ctx)
+    flagged = sorted((f.location["line"], f.title.split()[0]) for f in outcome.findings if f.rule_id == "SEC001")
+    assert flagged == [(9, "B703")]
+    assert outcome.metrics["bandit_redundant"] == 2
+
+
+def test_a_weak_hash_naming_a_rate_limit_bucket_is_low_and_a_token_hash_stays_high(tmp_path):
+    """A salted SHA-1 of an e-mail used as the key of a rate-limit counter (its use two lines below) is not a
+    security use of the hash; SHA-1 of a reset token is."""
+    repo = tmp_path / "repo"
+    (repo / "shop").mkdir(parents=True)
+    (repo / "shop" / "limits.py").write_text(
+        "import hashlib\n\n\n"
+        "def allow_login(email, secret):\n"
+        "    digest = hashlib.sha1((email + secret).encode()).hexdigest()\n\n"
+        "    # 10 attempts an hour\n"
+        "    return TokenBucket.authorize(f'login-{digest}', 10, 3600)\n\n\n"
+        "def reset_token(user):\n"
+        "    return hashlib.sha1(user.password.encode()).hexdigest()\n")
+    ctx = check_context(None, SecurityConfig(service=False, secrets=False), tmp_path / "work", repo=repo)
+    with ctx.http:
+        outcome = SecurityCheck().run(ctx)
+    by_line = {f.location["line"]: f for f in outcome.findings if f.title.startswith("B324")}
+    assert str(by_line[5].severity) == "low" and "non-security use (TokenBucket)" in by_line[5].message
+    assert str(by_line[12].severity) == "high"
+
+
+def test_a_keyword_hit_on_a_status_or_a_flag_named_after_a_credential_is_no_secret(tmp_path):
+    """detect-secrets' keyword detector fires on any key containing password/api_key: a view setting the
+    status of the password form, and a context flag looked up by its own name, are no credentials; a
+    password beside them stays high, and `password = "password"` stays reported (a weak password)."""
+    repo = tmp_path / "repo"
+    (repo / "accounts").mkdir(parents=True)
+    (repo / "accounts" / "views.py").write_text(
+        "def profile(request, ctx):\n"
+        "    if request.session.pop('changed', False):\n"
+        "        ctx[\"email_password_status\"] = \"success\"\n"
+        "    ctx.update({\n"
+        "        \"show_api_keys\": \"show_api_keys\" in request.GET,\n"
+        "    })\n"
+        "    return ctx\n\n\n"
+        f"SMTP_PASSWORD = \"{REAL_SECRET}\"\n"
+        "password = \"password\"\n")
+    ctx = check_context(None, SecurityConfig(service=False, bandit=False), tmp_path / "work", repo=repo)
+    with ctx.http:
+        outcome = SecurityCheck().run(ctx)
+    lines = {f.location["line"]: str(f.severity) for f in outcome.findings if f.rule_id == "SEC010"}
+    assert lines == {10: "high", 11: "low"}
+    assert outcome.metrics["secret_identifiers_dropped"] == 2
