@@ -30,7 +30,7 @@ from auditor.planner import model
 from auditor.planner.fetch import Answer, Fetcher, OutOfTime
 from auditor.planner.index import ValueIndex
 from auditor.planner.model import Exclusion, PlannedRequest, RequestPlan
-from auditor.planner.names import child_count_keys, item_keys, normal
+from auditor.planner.names import child_count_keys, item_keys, normal, singular
 from auditor.planner.pages import largest, page_parameter
 from auditor.planner.values import Candidate, compatible, documented
 
@@ -203,7 +203,8 @@ class _Planner:
             if got is not None:
                 self._parents[parent] = got[0]
                 if got[0].ok:
-                    found += _from_items(got[1], param.name, f"GET {url}", child)
+                    found += _from_items(got[1], param.name, f"GET {url}", child,
+                                         collection=parent.rsplit("/", 1)[-1])
         tail = concrete[concrete.index("{" + param.name + "}") + len(param.name) + 2:].split("/", 1)[0]
         found += self.index.by_link(self.prefix + head + "{" + param.name + "}" + tail, param.name)
         found += self.index.by_name(param.name)
@@ -261,17 +262,41 @@ def _only_boolean(schema: Any) -> bool:
     return isinstance(schema, dict) and schema.get("type") in ("boolean", ["boolean"], ["boolean", "null"])
 
 
-def _from_items(items: list[dict[str, Any]], name: str, source: str, child: str | None) -> list[Candidate]:
+# Keys under which a list item may wrap its resource, besides the collection's own name: Relay's edges
+# ({"node": {...}}) and generic envelopes.
+WRAPPER_KEYS = frozenset({"node", "item", "data", "resource"})
+
+
+def _from_items(items: list[dict[str, Any]], name: str, source: str, child: str | None, *,
+                collection: str = "") -> list[Candidate]:
+    """The value of ``name`` in each list item: a key of the item itself, else of the one object the item
+    wraps its resource in — named after the collection (``{"Post": {"id": 5}, "votes": 3}`` in /posts: a
+    SQLAlchemy row of an entity and an aggregate, as FastAPI serialises it) or a generic wrapper
+    (``{"node": {...}}``)."""
     keys = item_keys(name)
     counters = child_count_keys(child) if child else set()
+    wrappers = WRAPPER_KEYS | ({normal(collection), normal(singular(collection))} if collection else set())
     found = []
     for item in items:
-        for key in keys:
-            value = item.get(key)
-            if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) != "":
-                found.append(Candidate(value, f"live: {key} of {source}", live=True, hint=_hint(item, counters)))
-                break
+        value, where = _item_value(item, keys)
+        if value is None:
+            for key, inner in item.items():
+                if isinstance(inner, dict) and normal(key) in wrappers:
+                    value, where = _item_value(inner, keys)
+                    if value is not None:
+                        where = f"{key}.{where}"
+                        break
+        if value is not None:
+            found.append(Candidate(value, f"live: {where} of {source}", live=True, hint=_hint(item, counters)))
     return found
+
+
+def _item_value(item: dict[str, Any], keys: list[str]) -> tuple[Any, str]:
+    for key in keys:
+        value = item.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) != "":
+            return value, key
+    return None, ""
 
 
 def _hint(item: dict[str, Any], counters: set[str]) -> int:

@@ -86,6 +86,37 @@ def test_values_come_from_parent_lists_nested_fields_links_and_name_variants() -
     assert not [p for p in requested if p.endswith(("/orphanid", "/username", "/ownerid")) or "/search" in p]
 
 
+
+def test_ids_of_list_items_that_wrap_their_resource_are_live_values() -> None:
+    # FastAPI serialising a SQLAlchemy row of an entity and an aggregate: [{"Post": {...}, "votes": 3}];
+    # Relay edges: [{"node": {...}}]. Another object in the item (its owner) is never taken for it.
+    doc = _doc({
+        "/posts": {},
+        "/posts/{id}": {"parameters": [_param("id", {"type": "integer"})]},
+        "/things": {},
+        "/things/{id}": {},
+        "/notes": {},
+        "/notes/{id}": {},
+    })
+    routes = {
+        "/api/posts": _json([{"Post": {"id": 51, "title": "t", "owner": {"id": 11}}, "votes": 3},
+                             {"Post": {"id": 22, "title": "u", "owner": {"id": 2}}, "votes": 0}]),
+        "/api/posts/51": _json({"Post": {"id": 51}, "votes": 3}),
+        "/api/things": _json({"items": [{"node": {"id": "t-1"}, "cursor": "c1"}]}),
+        "/api/things/t-1": _json({"id": "t-1"}),
+        "/api/notes": _json([{"title": "n", "owner": {"id": 9}}]),
+    }
+    with StubServer(routes=routes) as stub, HttpClient(stub.url, read_only=True) as http:
+        plan = build_plan(doc, http)
+    got = {p.endpoint: p for p in plan.requests}
+    assert got["GET /posts/{id}"].url_path == "/api/posts/51"
+    assert got["GET /posts/{id}"].sources["id"] == "live: Post.id of GET /api/posts"
+    assert got["GET /posts/{id}"].preflight.ok
+    assert got["GET /things/{id}"].url_path == "/api/things/t-1"
+    excluded = {e.endpoint: e.reason for e in plan.unresolved}
+    assert excluded == {"GET /notes/{id}": "no live value for {id}"}
+
+
 def test_a_sub_collection_is_planned_on_the_parent_with_the_most_children_and_lists_at_their_largest_page() -> None:
     doc = _doc({
         "/posts": {"parameters": [_param("limit", {"type": "integer", "maximum": 40}, where="query")]},
