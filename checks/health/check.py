@@ -14,6 +14,7 @@ from checks.health import endpoints, metrics
 from checks.health.config import HealthConfig
 from checks.health.endpoints import LIVENESS, OK, READINESS, Probe
 from checks.health.repo_metrics import separate_metrics_server
+from checks.health.repo_probes import DeclaredProbe, declared_probes, paths_for
 
 # Other places exporters commonly serve metrics, tried only when metrics_path was not configured.
 METRICS_FALLBACKS = ("/actuator/prometheus", "/prometheus")
@@ -54,6 +55,7 @@ class _Gathered:
         self.spec_paths: dict[str, list[str]] = {LIVENESS: [], READINESS: []}
         self.done: set[str] = set()  # roles whose candidates were all probed (or one answered)
         self.metrics_elsewhere: str | None = None  # the repo's separate metrics server, when none answered here
+        self.declared: list[DeclaredProbe] = []  # the probes the repo's Dockerfile, compose, Kubernetes declare
         self.complete = False
 
 
@@ -76,9 +78,13 @@ class _Gatherer:
         if got.catch_all.status is None:
             raise CheckError(f"the service does not answer: {got.catch_all.error}")
         got.spec_paths = self._spec_paths(config)
+        if self.ctx.target.repo and not (config.liveness and config.readiness):
+            # The paths the deployment itself probes, after the spec's and before the conventional ones.
+            got.declared = declared_probes(Path(self.ctx.target.repo))
         for role, configured, into in ((LIVENESS, config.liveness, got.liveness),
                                        (READINESS, config.readiness, got.readiness)):
-            for path in endpoints.candidates(role, configured, got.spec_paths[role]):
+            for path in endpoints.candidates(role, configured,
+                                             [*got.spec_paths[role], *paths_for(role, got.declared)]):
                 probe = self._health(role, path, got.catch_all)
                 into.append(probe)
                 if probe.verdict == OK:
@@ -174,7 +180,8 @@ def _judge(got: _Gathered, config: HealthConfig, base_url: str) -> Outcome:
     probes = [p for p in [got.catch_all, *unique, *got.metrics] if p is not None]
     metrics_out: dict[str, Any] = {
         "method": "Anonymous GETs of the liveness and readiness candidate paths (config, else the OpenAPI "
-                  "spec's health-looking paths, then the conventional ones) until one answers 2xx/3xx, "
+                  "spec's health-looking paths, the paths the repo's Dockerfile HEALTHCHECK, compose healthcheck "
+                  "and Kubernetes probes declare, then the conventional ones) until one answers 2xx/3xx, "
                   f"compared with a GET of the non-existent {endpoints.CATCH_ALL_PATH} to rule out catch-all "
                   f"routes; a probe over max_response_ms is re-timed, best of {TIMING_TRIES}; GET of the "
                   "metrics path with the audit's headers, parsed with prometheus_client and linted on the raw "
@@ -188,6 +195,7 @@ def _judge(got: _Gathered, config: HealthConfig, base_url: str) -> Outcome:
         "red_request_counter": facts.red.request_counter if facts.red else None,
         "red_duration_histogram": facts.red.duration_histogram if facts.red else None,
         "spec_paths": got.spec_paths,
+        "declared_probes": [p.row() for p in got.declared],
         "max_response_ms": config.max_response_ms,
     }
     if facts.state == "elsewhere":

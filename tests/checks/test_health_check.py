@@ -486,3 +486,38 @@ def test_metrics_served_by_a_separate_server_are_not_verified_never_missing(serv
         metrics_server.routes["/metrics"] = good_routes()["/metrics"]
         outcome = audit(server, repo=repo, metrics_path=f"{metrics_server.url}/metrics")
         assert outcome.findings == [] and outcome.metrics["metrics_path"] == f"{metrics_server.url}/metrics"
+
+
+def test_the_path_the_repos_deployment_probes_is_the_health_endpoint(server, audit, tmp_path):
+    """A service whose one health endpoint sits at a path of its own (/api/v2/alive/), probed by its
+    Dockerfile's HEALTHCHECK through a script the image runs: that path is found (no HLT001/HLT002, high),
+    and serving both roles is the low HLT009. Kubernetes probes name a path per role."""
+    repo = tmp_path / "repo"
+    (repo / "deploy").mkdir(parents=True)
+    (repo / "deploy" / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nCOPY deploy/probe.py /app/\n"
+        "HEALTHCHECK --interval=60s \\\n    CMD ./probe.py\nCMD [\"gunicorn\", \"app.wsgi\"]\n")
+    (repo / "deploy" / "probe.py").write_text(
+        "import os\nfrom urllib.request import urlopen\n\n"
+        "BASE = os.getenv('BASE_URL', 'http://localhost:8000')  # a base, not an endpoint\n"
+        "prefix = os.getenv('PREFIX', '')\n"
+        "with urlopen(f'http://localhost:8000{prefix}/api/v2/alive/') as r:\n    assert r.status == 200\n")
+    server.routes.update({k: v for k, v in good_routes().items() if k not in ("/livez", "/readyz")})
+    server.routes["/api/v2/alive/"] = (200, {"Content-Type": TEXT_PLAIN}, "OK")
+    assert rules(audit(server)) == {"HLT001", "HLT002"}       # without the repo: not found
+    outcome = audit(server, repo=repo)
+    assert rules(outcome) == {"HLT009"}
+    assert outcome.metrics["liveness_path"] == outcome.metrics["readiness_path"] == "/api/v2/alive/"
+    assert outcome.metrics["declared_probes"] == [
+        {"role": "both", "path": "/api/v2/alive/", "source": "deploy/Dockerfile:3 HEALTHCHECK via deploy/probe.py"}]
+    assert "/" not in {p["path"] for p in outcome.metrics["probes"]}    # the base URL names no endpoint
+
+    k8s = tmp_path / "k8s"
+    (k8s / "chart").mkdir(parents=True)
+    (k8s / "chart" / "deployment.yaml").write_text(yaml.safe_dump({"kind": "Deployment", "spec": {"template": {
+        "spec": {"containers": [{"name": "web", "livenessProbe": {"httpGet": {"path": "/sys/alive", "port": 8000}},
+                                 "readinessProbe": {"httpGet": {"path": "/api/v2/alive/", "port": 8000}}}]}}}}))
+    server.routes["/sys/alive"] = (200, {"Content-Type": TEXT_PLAIN}, "OK")
+    outcome = audit(server, repo=k8s)
+    assert outcome.findings == []
+    assert (outcome.metrics["liveness_path"], outcome.metrics["readiness_path"]) == ("/sys/alive", "/api/v2/alive/")
