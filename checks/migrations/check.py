@@ -220,6 +220,12 @@ def judge_scratch(result: scratch.ScratchResult, history: History, location: dic
         parts.append(one_line(f"models not compared: {redact(result.drift_error)}", 160))
     for step in ("downgrade", "upgrade again"):
         failed_step = result.failed(step)
+        stopped_at = _known_irreversible(failed_step.get("error", ""), history) if failed_step else None
+        if step == "downgrade" and stopped_at:
+            # Django refuses to unapply a migration without reverse code: that is MIG003 on its file,
+            # already reported; a MIG007 for it would be the same problem twice.
+            parts.append(f"downgrade stops at {stopped_at} (irreversible, MIG003)")
+            break
         if failed_step:
             parts.append(f"{step} failed")
             what = (f"alembic {'downgrade base' if step == 'downgrade' else 'upgrade heads'}"
@@ -235,6 +241,18 @@ def judge_scratch(result: scratch.ScratchResult, history: History, location: dic
     row["drift"] = result.drift or []
     rows.append(row)
     return findings
+
+
+_IRREVERSIBLE = re.compile(r"IrreversibleError: Operation .* in ([\w.]+) is not reversible")
+
+
+def _known_irreversible(error: str, history: History) -> str | None:
+    """The migration a Django downgrade stopped at with IrreversibleError, when the static reading found
+    it irreversible too (MIG003), else None."""
+    match = _IRREVERSIBLE.search(error or "")
+    if not match:
+        return None
+    return next((m.id for m in history.migrations if m.id == match.group(1) and m.irreversible_reason), None)
 
 
 def _sqlite_says_nothing(error: str, in_migration: bool, dialect: str) -> bool:

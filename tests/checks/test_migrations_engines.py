@@ -255,3 +255,52 @@ def test_django_migrate_and_makemigrations_check_on_the_scratch_database(tmp_pat
     assert row["result"].endswith("downgrade ok; upgrade again ok")
     (drift,) = [f for f in outcome.findings if f.rule_id == "MIG005"]
     assert drift.evidence == "Add field price to item" and status == "fail"
+
+
+def test_django_downgrade_stopped_by_a_migration_without_reverse_code_is_mig003_once(tmp_path):
+    """A RunPython without reverse_code is MIG003 on its file; `migrate <app> zero` then stops there with
+    IrreversibleError, the same problem: the scratch row says where it stopped, no MIG007 repeats it."""
+    pytest.importorskip("django")
+    repo = tmp_path / "site"
+    write(repo / "manage.py", 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n')
+    write(repo / "config" / "__init__.py", "")
+    write(repo / "config" / "settings.py", DJANGO_SETTINGS)
+    write(repo / "shop" / "__init__.py", "")
+    write(repo / "shop" / "models.py", '''\
+        from django.db import models
+
+
+        class Item(models.Model):
+            name = models.CharField(max_length=50)
+        ''')
+    write(repo / "shop" / "migrations" / "__init__.py", "")
+    write(repo / "shop" / "migrations" / "0001_initial.py", '''\
+        from django.db import migrations, models
+
+
+        class Migration(migrations.Migration):
+            initial = True
+            dependencies = []
+            operations = [migrations.CreateModel(name="Item", fields=[
+                ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50))])]
+        ''')
+    write(repo / "shop" / "migrations" / "0002_fill_names.py", '''\
+        from django.db import migrations
+
+
+        def fill(apps, schema_editor):
+            apps.get_model("shop", "Item").objects.filter(name="").update(name="unnamed")
+
+
+        class Migration(migrations.Migration):
+            dependencies = [("shop", "0001_initial")]
+            operations = [migrations.RunPython(fill)]
+        ''')
+    outcome, _status = run_check(repo, tmp_path)
+    row = outcome.metrics["scratch"][0]
+    assert row["verified"] is True and row["result"] == (
+        "upgrade ok; models match; downgrade stops at shop.0002_fill_names (irreversible, MIG003)"), row
+    assert [f.location["file"] for f in outcome.findings if f.rule_id == "MIG003"] == \
+        ["shop/migrations/0002_fill_names.py"]
+    assert not [f for f in outcome.findings if f.rule_id == "MIG007"]
