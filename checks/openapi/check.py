@@ -83,7 +83,9 @@ class OpenApiCheck:
             ctx.progress(f"conformance: schemathesis against {plan.job.base_url}")
             result = st_adapter.run(plan.job, ctx.tmp_dir / "schemathesis", should_stop=ctx.should_stop,
                                     remaining=ctx.remaining, progress=ctx.progress)
-            findings += conformance.judge(result, plan.job, ops, frozenset(design.endpoints))
+            no_401 = frozenset(f.location.get("endpoint", "") for f in findings if f.rule_id == "OAS027")
+            findings += conformance.judge(result, plan.job, ops, frozenset(design.endpoints),
+                                          no_401_documented=no_401)
             if bounds is not None:
                 findings += boundaries.findings(bounds, findings)
             findings = authmodes.fold_ignored_auth(design, findings)

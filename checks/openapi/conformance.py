@@ -113,11 +113,13 @@ def _crash_is_a_server_error(failure: StFailure) -> StFailure:
     return failure
 
 
-def judge(result: StResult, job: StJob, ops: list[Operation], by_design: frozenset[str] = frozenset()
-          ) -> list[Finding]:
+def judge(result: StResult, job: StJob, ops: list[Operation], by_design: frozenset[str] = frozenset(), *,
+          no_401_documented: frozenset[str] = frozenset()) -> list[Finding]:
     """Findings from the run. ``by_design``: secured operations that answer anonymous callers on purpose
     (optional authentication, public reads: authmodes.py), where "ignored auth" and "undocumented 401"
-    are not problems."""
+    are not problems. ``no_401_documented``: secured operations the completeness rules already report
+    for documenting no 401 (OAS027): their answering an undocumented 401 is that gap seen live, one
+    problem reported once, there."""
     # The audit's own rules for secrets (auditor.redact): the runner scrubs the report with them too, but
     # findings are masked here already so a judged result is safe wherever it is shown.
     mask = Redactor(list(job.headers.values())).scrub
@@ -138,7 +140,8 @@ def judge(result: StResult, job: StJob, ops: list[Operation], by_design: frozens
             also[failure.endpoint].add(f"{rule_id} ({failure.title})")
             continue
         if rule_id == "OAS103" and failure.status in AUTH_STATUSES and failure.endpoint in secured:
-            refusals[failure.endpoint].add(failure.status)   # one finding for all of them, below
+            if not (failure.status == 401 and failure.endpoint in no_401_documented):
+                refusals[failure.endpoint].add(failure.status)   # one finding for all of them, below
             continue
         # codes we do not map share OAS199 but stay apart: each is its own problem
         grouped[(rule_id, failure.endpoint, failure.code if rule_id == "OAS199" else "")].append(failure)

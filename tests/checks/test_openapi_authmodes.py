@@ -87,3 +87,24 @@ def test_undocumented_refusals_of_secured_operations_are_one_finding() -> None:
         "GET /items/{item_id}.")
     assert [f.location for f in found if f.rule_id == "OAS103" and "endpoint" in f.location] == [
         {"endpoint": "GET /items"}]
+
+
+def test_an_undocumented_401_of_an_operation_reported_for_documenting_no_401_is_not_reported_twice() -> None:
+    """FastAPI's OAuth2PasswordBearer answers 401 and documents no 401: OAS027 names the gap per operation;
+    the same 401 seen live is that gap, not a second finding. A 403 it does not cover stays."""
+    def failure(endpoint: str, status: int) -> StFailure:
+        return StFailure(endpoint, "ST103", "Undocumented status code", f"Received: {status}", "curl", "c",
+                         "coverage", status)
+
+    secured = "GET /items/{item_id}"   # the one secured operation of the minimal spec
+    result = StResult(failures=[failure(secured, 401), failure(secured, 403)], complete=True)
+    ops = operations(minimal_spec())
+    gap = frozenset({secured})
+    (grouped,) = [f for f in judge(result, _job(), ops, no_401_documented=gap) if f.rule_id == "OAS103"]
+    assert grouped.message.startswith("1 secured operation answered 403 without credentials, a status its "
+                                      "documentation does not list: GET /items/{item_id}.")
+    alone = StResult(failures=[failure(secured, 401)], complete=True)
+    assert [f for f in judge(alone, _job(), ops, no_401_documented=gap) if f.rule_id == "OAS103"] == []
+    # Without OAS027 (the rule turned off, or a document that lists 4XX), the 401 is reported here.
+    (unfolded,) = [f for f in judge(result, _job(), ops) if f.rule_id == "OAS103"]
+    assert "answered 401/403 without credentials" in unfolded.message
