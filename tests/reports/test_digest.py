@@ -30,3 +30,19 @@ def test_a_sentence_does_not_end_inside_code_or_at_an_ellipsis():
     assert first_sentence("`a. b` ran 3 times. Then more.") == "`a. b` ran 3 times."
     assert first_sentence("SELECT ... FROM t ran twice; once more") == "SELECT ... FROM t ran twice;"
     assert first_sentence("no end") == "no end"
+
+
+def test_the_security_figure_counts_as_secrets_only_what_the_check_stands_by():
+    """Placeholder passwords in tests are reported low/info: the tile must not call 131 of them "131 secrets"
+    beside a summary saying "0 committed secrets"."""
+    from reports.digest import headline
+
+    def check(*severities: Severity) -> CheckResult:
+        return CheckResult(id="security", title="Security", section=Section.SECURITY, status=Status.PASS, summary="",
+                           metrics={"secrets_found": len(severities)},
+                           findings=[Finding(rule_id="SEC010", severity=s, title="Secret committed", message="m",
+                                             location={"file": f"tests/t{i}.py"}) for i, s in enumerate(severities)])
+
+    assert headline(check(Severity.INFO, Severity.INFO, Severity.LOW)) == "3 low-severity possible secrets"
+    assert headline(check(Severity.HIGH, Severity.INFO)) == "1 secret"
+    assert headline(check()) == "no issues"
