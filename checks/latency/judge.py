@@ -355,7 +355,7 @@ def _summary(metrics: dict[str, Any], findings: list[Finding], run: Run, insuffi
     text = (f"p95 {_ms(metrics['p95_ms'])}{interval} (budget {metrics['p95_budget_ms']:g} ms), "
             f"{100 * metrics['error_rate']:.1f} % errors over {metrics['requests']} requests at "
             f"{metrics['rps']:g} req/s{f' in {run.rounds} rounds' if run.rounds > 1 else ''} on "
-            f"{len(metrics['endpoints'])} endpoints{note}")
+            f"{len(metrics['endpoints'])} endpoint{'s' if len(metrics['endpoints']) != 1 else ''}{note}")
     if run.mode == "locustfile":
         text += " (your locustfile, closed model)"
     if over:
