@@ -521,3 +521,14 @@ def test_the_path_the_repos_deployment_probes_is_the_health_endpoint(server, aud
     outcome = audit(server, repo=k8s)
     assert outcome.findings == []
     assert (outcome.metrics["liveness_path"], outcome.metrics["readiness_path"]) == ("/sys/alive", "/api/v2/alive/")
+
+
+def test_a_compose_healthcheck_declares_its_path_and_a_remote_url_does_not(tmp_path):
+    from checks.health.repo_probes import declared_probes
+
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": {
+        "web": {"image": "app", "healthcheck": {"test": ["CMD", "curl", "-f", "http://localhost:${PORT}/system/ping"]}},
+        "worker": {"image": "app", "healthcheck": {"test": "wget -qO- https://status.example.com/ok || exit 1"}},
+    }}))
+    assert [p.row() for p in declared_probes(tmp_path)] == [
+        {"role": "both", "path": "/system/ping", "source": "compose.yaml healthcheck"}]
