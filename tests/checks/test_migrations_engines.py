@@ -220,21 +220,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 '''
 
 
-def test_django_migrate_and_makemigrations_check_on_the_scratch_database(tmp_path):
-    pytest.importorskip("django")
+def django_site(tmp_path: Path, extra_field: str = "") -> Path:
+    """A Django project (its settings name a production PostgreSQL host) with an app `shop`: model Item
+    (name, plus ``extra_field``) and one initial migration creating Item(id, name)."""
     repo = tmp_path / "site"
     write(repo / "manage.py", 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n')
     write(repo / "config" / "__init__.py", "")
     write(repo / "config" / "settings.py", DJANGO_SETTINGS)
     write(repo / "shop" / "__init__.py", "")
-    write(repo / "shop" / "models.py", '''\
-        from django.db import models
-
-
-        class Item(models.Model):
-            name = models.CharField(max_length=50)
-            price = models.IntegerField(default=0)
-        ''')
+    write(repo / "shop" / "models.py", "from django.db import models\n\n\nclass Item(models.Model):\n"
+                                       f"    name = models.CharField(max_length=50)\n{extra_field}")
     write(repo / "shop" / "migrations" / "__init__.py", "")
     write(repo / "shop" / "migrations" / "0001_initial.py", '''\
         from django.db import migrations, models
@@ -247,6 +242,12 @@ def test_django_migrate_and_makemigrations_check_on_the_scratch_database(tmp_pat
                 ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("name", models.CharField(max_length=50))])]
         ''')
+    return repo
+
+
+def test_django_migrate_and_makemigrations_check_on_the_scratch_database(tmp_path):
+    pytest.importorskip("django")
+    repo = django_site(tmp_path, extra_field="    price = models.IntegerField(default=0)\n")
     # The settings name a production PostgreSQL host: every alias is forced onto the scratch SQLite file.
     outcome, status = run_check(repo, tmp_path)
     row = outcome.metrics["scratch"][0]
@@ -261,30 +262,7 @@ def test_django_downgrade_stopped_by_a_migration_without_reverse_code_is_mig003_
     """A RunPython without reverse_code is MIG003 on its file; `migrate <app> zero` then stops there with
     IrreversibleError, the same problem: the scratch row says where it stopped, no MIG007 repeats it."""
     pytest.importorskip("django")
-    repo = tmp_path / "site"
-    write(repo / "manage.py", 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n')
-    write(repo / "config" / "__init__.py", "")
-    write(repo / "config" / "settings.py", DJANGO_SETTINGS)
-    write(repo / "shop" / "__init__.py", "")
-    write(repo / "shop" / "models.py", '''\
-        from django.db import models
-
-
-        class Item(models.Model):
-            name = models.CharField(max_length=50)
-        ''')
-    write(repo / "shop" / "migrations" / "__init__.py", "")
-    write(repo / "shop" / "migrations" / "0001_initial.py", '''\
-        from django.db import migrations, models
-
-
-        class Migration(migrations.Migration):
-            initial = True
-            dependencies = []
-            operations = [migrations.CreateModel(name="Item", fields=[
-                ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=50))])]
-        ''')
+    repo = django_site(tmp_path)
     write(repo / "shop" / "migrations" / "0002_fill_names.py", '''\
         from django.db import migrations
 
